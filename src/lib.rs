@@ -1,0 +1,7 @@
+//! tocsin: a risk-indicator monitoring daemon.
+//!
+//! Data flows one way: source → fetch → parse → normalise → match → score →
+//! alert → sink, with the store beside it. See ARCHITECTURE.md for the map.
+
+pub mod model;
+pub mod parse;

@@ -1,0 +1,3 @@
+//! Stage 2, pure: feed bytes and HTML pages become [`crate::model::Item`]s.
+
+pub mod normalise;
