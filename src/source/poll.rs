@@ -184,6 +184,10 @@ impl Poller {
             };
             let bytes = doc.parts.iter().map(|(b, _)| b.len()).sum();
             let (items, selectors_empty) = parse_document(&src2, &doc, now)?;
+            if selectors_empty {
+                // A broken scraper must be visible, not silent.
+                tracing::warn!(source.id = %src2.id, "html item selector matched nothing; the page layout may have changed");
+            }
             let items_parsed = items.len();
             let new_items = store
                 .insert_new_items(items, now, emit)

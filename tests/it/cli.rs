@@ -83,6 +83,16 @@ fn version_is_printed() {
     );
 }
 
+/// Kills the daemon if the test fails before it stops it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn run_polls_and_stops_cleanly_on_sigterm() {
     let server = TestServer::start();
@@ -91,13 +101,16 @@ fn run_polls_and_stops_cleanly_on_sigterm() {
         Route::ok(rss(&[("a", "Alpha")]), "application/rss+xml"),
     );
     let env = Env::new(&feed_source("f", &server.url("/f"), "interval = \"1s\""));
-    let mut child = bin()
-        .args(["run", "--log-format", "json", "--config"])
-        .arg(env.config())
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        bin()
+            .args(["run", "--log-format", "json", "--config"])
+            .arg(env.config())
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut child.0;
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
