@@ -1,0 +1,357 @@
+//! Runs a [`Program`] over folded text.
+//!
+//! One overlapping pass of the Aho-Corasick automaton over the title and the
+//! summary finds every word hit; hits that do not start at a word boundary are
+//! dropped at once. Only the rules indexed under a hit word (or a matching
+//! regex) are evaluated, so text with no hits costs one automaton pass no
+//! matter how many rules there are.
+
+use regex::SetMatches;
+
+use super::program::{Expr, Program, SUMMARY, TITLE, Term};
+use super::term::{Gap, is_word_char};
+use crate::model::{Field, Span};
+
+/// One word hit: pattern `pat` at `start..end` of a field; the left word
+/// boundary holds, `right_ok` says whether the right one does too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit {
+    pat: u32,
+    field: u8,
+    start: u32,
+    end: u32,
+    right_ok: bool,
+}
+
+/// Per-call state: the texts, the sorted hit table and regex results.
+struct Scan<'a> {
+    texts: [&'a str; 2],
+    hits: Vec<Hit>,
+    regex: [Option<SetMatches>; 2],
+}
+
+/// A rule that matched, with the spans of the terms that made it match.
+pub struct RuleHit {
+    pub rule: u32,
+    pub spans: Vec<Span>,
+}
+
+fn field_of(f: u8) -> Field {
+    if f == 0 { Field::Title } else { Field::Summary }
+}
+
+fn char_before(text: &str, at: usize) -> Option<char> {
+    text[..at].chars().next_back()
+}
+
+fn char_after(text: &str, at: usize) -> Option<char> {
+    text[at..].chars().next()
+}
+
+/// Extends `at` over word characters: the end of the word a prefix starts.
+fn word_end(text: &str, at: usize) -> usize {
+    let rest = &text[at..];
+    rest.char_indices()
+        .find(|&(_, c)| !is_word_char(c))
+        .map_or(text.len(), |(i, _)| at + i)
+}
+
+impl Program {
+    /// Returns every rule of the program that matches, with spans.
+    pub fn run(&self, title: &str, summary: &str) -> Vec<RuleHit> {
+        let mut scan = Scan {
+            texts: [title, summary],
+            hits: Vec::new(),
+            regex: [None, None],
+        };
+        if let Some(ac) = &self.ac {
+            for (f, text) in scan.texts.iter().enumerate() {
+                collect_hits(ac, text, f as u8, &mut scan.hits);
+            }
+        }
+        if let Some(set) = &self.regex_set {
+            scan.regex = [Some(set.matches(title)), Some(set.matches(summary))];
+        }
+        let candidates = self.candidates(&scan);
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        scan.hits.sort_unstable();
+        let mut out = Vec::new();
+        for r in candidates {
+            let (expr, mask) = &self.exprs[r as usize];
+            if self.eval(expr, *mask, &scan) {
+                let mut spans = Vec::new();
+                self.collect(expr, *mask, &scan, &mut spans);
+                spans.sort_unstable();
+                spans.dedup();
+                out.push(RuleHit { rule: r, spans });
+            }
+        }
+        out
+    }
+
+    /// Rules woken by the hits and regex matches, sorted and distinct.
+    fn candidates(&self, scan: &Scan) -> Vec<u32> {
+        let mut c: Vec<u32> = self.always.clone();
+        for h in &scan.hits {
+            c.extend_from_slice(&self.by_word[h.pat as usize]);
+        }
+        for m in scan.regex.iter().flatten() {
+            for i in m.iter() {
+                c.extend_from_slice(&self.by_regex[i]);
+            }
+        }
+        c.sort_unstable();
+        c.dedup();
+        c
+    }
+
+    fn eval(&self, e: &Expr, mask: u8, s: &Scan) -> bool {
+        match e {
+            Expr::Term(t) => self.term_in(*t, mask, s),
+            Expr::Any(v) => v.iter().any(|c| self.eval(c, mask, s)),
+            Expr::All(v) => v.iter().all(|c| self.eval(c, mask, s)),
+            Expr::None(v) => !v.iter().any(|c| self.eval(c, mask, s)),
+            Expr::Regex(r) => fields(mask).any(|f| {
+                s.regex[f as usize]
+                    .as_ref()
+                    .is_some_and(|m| m.matched(*r as usize))
+            }),
+            Expr::Context(c) => self.contexts[*c as usize]
+                .iter()
+                .any(|t| self.term_in(*t, mask, s)),
+            Expr::Title(inner) => self.eval(inner, mask & TITLE, s),
+            Expr::Near { terms, within } => {
+                fields(mask).any(|f| self.near_in(terms, *within, f, s))
+            }
+            Expr::Weighted { terms, threshold } => {
+                let sum: f64 = terms
+                    .iter()
+                    .filter(|(t, _)| self.term_in(*t, mask, s))
+                    .map(|(_, w)| w)
+                    .sum();
+                sum >= *threshold
+            }
+        }
+    }
+
+    /// Records the spans of every term that supports the match; terms under
+    /// `none` are skipped because their absence is what matched.
+    fn collect(&self, e: &Expr, mask: u8, s: &Scan, out: &mut Vec<Span>) {
+        match e {
+            Expr::Term(t) => self.term_spans(*t, mask, s, out),
+            Expr::Any(v) | Expr::All(v) => v.iter().for_each(|c| self.collect(c, mask, s, out)),
+            Expr::None(_) => {}
+            Expr::Regex(r) => {
+                for f in fields(mask) {
+                    let text = s.texts[f as usize];
+                    for m in self.regexes[*r as usize].find_iter(text) {
+                        out.push(Span {
+                            field: field_of(f),
+                            start: m.start(),
+                            end: m.end(),
+                        });
+                    }
+                }
+            }
+            Expr::Context(c) => self.contexts[*c as usize]
+                .iter()
+                .for_each(|t| self.term_spans(*t, mask, s, out)),
+            Expr::Title(inner) => self.collect(inner, mask & TITLE, s, out),
+            Expr::Near { terms, .. } => {
+                terms.iter().for_each(|t| self.term_spans(*t, mask, s, out))
+            }
+            Expr::Weighted { terms, .. } => terms
+                .iter()
+                .for_each(|(t, _)| self.term_spans(*t, mask, s, out)),
+        }
+    }
+
+    fn term_in(&self, t: u32, mask: u8, s: &Scan) -> bool {
+        let term = &self.terms[t as usize];
+        fields(mask).any(|f| {
+            let mut found = false;
+            occurrences(term, f, s, |_, _| {
+                found = true;
+                true
+            });
+            found
+        })
+    }
+
+    fn term_spans(&self, t: u32, mask: u8, s: &Scan, out: &mut Vec<Span>) {
+        let term = &self.terms[t as usize];
+        for f in fields(mask) {
+            occurrences(term, f, s, |start, end| {
+                out.push(Span {
+                    field: field_of(f),
+                    start,
+                    end,
+                });
+                false
+            });
+        }
+    }
+
+    /// True if one occurrence of each term fits in `within` consecutive words
+    /// of field `f`.
+    fn near_in(&self, terms: &[u32], within: u32, f: u8, s: &Scan) -> bool {
+        let text = s.texts[f as usize];
+        // (first word index, last word index, term number) of each occurrence.
+        let mut occ: Vec<(usize, usize, usize)> = Vec::new();
+        for (n, &t) in terms.iter().enumerate() {
+            let term = &self.terms[t as usize];
+            let before = occ.len();
+            occurrences(term, f, s, |start, _| {
+                let first = word_index(text, start);
+                occ.push((first, first + term.words.len() - 1, n));
+                false
+            });
+            if occ.len() == before {
+                return false;
+            }
+        }
+        occ.iter().any(|&(left, _, _)| {
+            let mut right = left;
+            for n in 0..terms.len() {
+                let end = occ
+                    .iter()
+                    .filter(|o| o.2 == n && o.0 >= left)
+                    .map(|o| o.1)
+                    .min();
+                match end {
+                    Some(e) => right = right.max(e),
+                    None => return false,
+                }
+            }
+            right - left < within as usize
+        })
+    }
+}
+
+/// Field numbers selected by a mask.
+fn fields(mask: u8) -> impl Iterator<Item = u8> {
+    [(0u8, TITLE), (1u8, SUMMARY)]
+        .into_iter()
+        .filter(move |(_, b)| mask & b != 0)
+        .map(|(f, _)| f)
+}
+
+/// Number of words that start before byte `at`.
+fn word_index(text: &str, at: usize) -> usize {
+    let mut n = 0;
+    let mut in_word = false;
+    for c in text[..at].chars() {
+        let w = is_word_char(c);
+        if w && !in_word {
+            n += 1;
+        }
+        in_word = w;
+    }
+    n
+}
+
+/// Calls `f(start, end)` for each occurrence of `term` in field `field`,
+/// until `f` returns true.
+fn occurrences(term: &Term, field: u8, s: &Scan, mut f: impl FnMut(usize, usize) -> bool) {
+    let text = s.texts[field as usize];
+    let first = term.words[0];
+    for h in hits_of(&s.hits, first.pat, field) {
+        if !first.prefix && !h.right_ok {
+            continue;
+        }
+        let start = h.start as usize;
+        let mut end = if first.prefix {
+            word_end(text, h.end as usize)
+        } else {
+            h.end as usize
+        };
+        let mut ok = true;
+        for (w, gap) in term.words[1..].iter().zip(&term.gaps) {
+            let Some(next) = skip_gap(text, end, gap) else {
+                ok = false;
+                break;
+            };
+            match hit_at(&s.hits, w.pat, field, next) {
+                Some(h2) if w.prefix => end = word_end(text, h2.end as usize),
+                Some(h2) if h2.right_ok => end = h2.end as usize,
+                _ => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok && f(start, end) {
+            return;
+        }
+    }
+}
+
+/// Hits of pattern `pat` in `field`; the table is sorted by (pat, field, start).
+fn hits_of(hits: &[Hit], pat: u32, field: u8) -> &[Hit] {
+    let lo = hits.partition_point(|h| (h.pat, h.field) < (pat, field));
+    let hi = lo + hits[lo..].partition_point(|h| (h.pat, h.field) == (pat, field));
+    &hits[lo..hi]
+}
+
+fn hit_at(hits: &[Hit], pat: u32, field: u8, start: usize) -> Option<&Hit> {
+    let range = hits_of(hits, pat, field);
+    range
+        .binary_search_by_key(&(start as u32), |h| h.start)
+        .ok()
+        .map(|i| &range[i])
+}
+
+/// Returns where the next word starts if the text after `at` is a gap the
+/// phrase allows.
+fn skip_gap(text: &str, at: usize, gap: &Gap) -> Option<usize> {
+    let rest = &text[at..];
+    let len = match gap {
+        Gap::Loose => rest
+            .find(|c: char| !(c.is_whitespace() || c == '-'))
+            .unwrap_or(rest.len()),
+        Gap::Exact(sep) => {
+            let trimmed = rest.trim_start();
+            let lead = rest.len() - trimmed.len();
+            let after = trimmed.strip_prefix(sep.as_str())?;
+            let trail = after.len() - after.trim_start().len();
+            lead + sep.len() + trail
+        }
+    };
+    (len > 0).then_some(at + len)
+}
+
+/// Runs the automaton over one field and keeps hits at a left word boundary.
+fn collect_hits(ac: &aho_corasick::AhoCorasick, text: &str, field: u8, out: &mut Vec<Hit>) {
+    let bytes = text.as_bytes();
+    for m in ac.find_overlapping_iter(text) {
+        let (start, end) = (m.start(), m.end());
+        let left_ok = start == 0 || {
+            let b = bytes[start - 1];
+            if b.is_ascii() {
+                !b.is_ascii_alphanumeric()
+            } else {
+                !char_before(text, start).is_some_and(is_word_char)
+            }
+        };
+        if !left_ok {
+            continue;
+        }
+        let right_ok = end == bytes.len() || {
+            let b = bytes[end];
+            if b.is_ascii() {
+                !b.is_ascii_alphanumeric()
+            } else {
+                !char_after(text, end).is_some_and(is_word_char)
+            }
+        };
+        out.push(Hit {
+            pat: m.pattern().as_u32(),
+            field,
+            start: start as u32,
+            end: end as u32,
+            right_ok,
+        });
+    }
+}

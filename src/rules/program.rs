@@ -1,0 +1,128 @@
+//! The compiled form of a rule set: numbered words, terms, contexts and
+//! expressions, plus the index that says which rules a word hit can wake.
+//!
+//! `compile` builds a [`Program`]; `matcher` runs it. Keeping the data here
+//! and the algorithms there keeps both files readable.
+
+use aho_corasick::AhoCorasick;
+use regex::{Regex, RegexSet};
+
+use super::term::Gap;
+
+/// A term: one or more words, numbered as automaton patterns.
+#[derive(Debug)]
+pub struct Term {
+    pub words: Vec<TermWord>,
+    pub gaps: Vec<Gap>,
+}
+
+/// One word of a compiled term.
+#[derive(Debug, Clone, Copy)]
+pub struct TermWord {
+    /// Pattern id in the automaton.
+    pub pat: u32,
+    /// `word*`: the right boundary is not checked.
+    pub prefix: bool,
+}
+
+/// A compiled match expression; leaves refer to terms, regexes and contexts
+/// by index so that shared entity lists are stored once.
+#[derive(Debug)]
+pub enum Expr {
+    Term(u32),
+    Any(Vec<Expr>),
+    All(Vec<Expr>),
+    None(Vec<Expr>),
+    Near {
+        terms: Vec<u32>,
+        within: u32,
+    },
+    Regex(u32),
+    Context(u32),
+    Title(Box<Expr>),
+    Weighted {
+        terms: Vec<(u32, f64)>,
+        threshold: f64,
+    },
+}
+
+/// Bit for the title in a field mask.
+pub const TITLE: u8 = 1;
+/// Bit for the summary in a field mask.
+pub const SUMMARY: u8 = 2;
+
+/// Everything the matcher needs, immutable after compilation.
+#[derive(Debug)]
+pub struct Program {
+    /// One automaton over every distinct word of every term (None if no terms).
+    pub ac: Option<AhoCorasick>,
+    /// Pattern texts, indexed by pattern id.
+    pub words: Vec<String>,
+    pub terms: Vec<Term>,
+    /// Each context group flattened (includes resolved) to term ids.
+    pub contexts: Vec<Vec<u32>>,
+    pub regexes: Vec<Regex>,
+    /// The same regexes as one set, so one pass tells which ones match.
+    pub regex_set: Option<RegexSet>,
+    /// One expression per rule, and the fields it looks at.
+    pub exprs: Vec<(Expr, u8)>,
+    /// Rules to wake when a pattern is hit, by pattern id.
+    pub by_word: Vec<Vec<u32>>,
+    /// Rules to wake when a regex matches, by regex id.
+    pub by_regex: Vec<Vec<u32>>,
+    /// Rules that can match without any hit (e.g. a bare `none`).
+    pub always: Vec<u32>,
+}
+
+/// A cue whose presence is necessary for an expression to be true.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    Word(u32),
+    Regex(u32),
+}
+
+impl Program {
+    /// Returns a set of cues of which at least one must be present for `e`
+    /// to be true, or `None` when `e` can be true on text without any hit.
+    pub fn trigger(&self, e: &Expr) -> Option<Vec<Key>> {
+        match e {
+            Expr::Term(t) => Some(vec![self.term_key(*t)]),
+            Expr::Regex(r) => Some(vec![Key::Regex(*r)]),
+            Expr::Near { terms, .. } => terms.first().map(|t| vec![self.term_key(*t)]),
+            Expr::Context(c) => Some(
+                self.contexts[*c as usize]
+                    .iter()
+                    .map(|t| self.term_key(*t))
+                    .collect(),
+            ),
+            Expr::Title(inner) => self.trigger(inner),
+            Expr::Weighted { terms, threshold } if *threshold > 0.0 => {
+                Some(terms.iter().map(|(t, _)| self.term_key(*t)).collect())
+            }
+            Expr::Weighted { .. } | Expr::None(_) => None,
+            Expr::Any(children) => {
+                let mut keys = Vec::new();
+                for c in children {
+                    keys.extend(self.trigger(c)?);
+                }
+                Some(keys)
+            }
+            // Any one child's cues are necessary; the smallest set wakes least.
+            Expr::All(children) => children
+                .iter()
+                .filter_map(|c| self.trigger(c))
+                .min_by_key(Vec::len),
+        }
+    }
+
+    /// The word of a term to index it by: the longest, as a cheap proxy for
+    /// the rarest (so `note of protest` is woken by `protest`, not `of`).
+    fn term_key(&self, t: u32) -> Key {
+        let words = &self.terms[t as usize].words;
+        let best = words
+            .iter()
+            .max_by_key(|w| self.words[w.pat as usize].len())
+            .expect("terms have at least one word");
+        Key::Word(best.pat)
+    }
+}
