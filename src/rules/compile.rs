@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::MatchKind;
 use regex::{Regex, RegexSet};
 use toml::Spanned;
 
@@ -341,11 +341,12 @@ fn build_program(
     contexts: Vec<Vec<u32>>,
     exprs: Vec<(super::program::Expr, u8)>,
 ) -> Program {
+    // Patterns carry a leading space: see `scan` for why.
     let ac = (!c.word_texts.is_empty()).then(|| {
-        AhoCorasick::builder()
+        aho_corasick::dfa::DFA::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&c.word_texts)
+            .prefilter(false)
+            .build(c.word_texts.iter().map(|w| format!(" {w}")))
             .expect("word patterns are small, valid strings")
     });
     let regex_set = (!c.regexes.is_empty()).then(|| {

@@ -6,28 +6,61 @@
 //! regex) are evaluated, so text with no hits costs one automaton pass no
 //! matter how many rules there are.
 
+use std::cell::{Cell, RefCell};
+
 use regex::SetMatches;
 
 use super::program::{Expr, Program, SUMMARY, TITLE, Term};
+use super::scan::collect_hits;
 use super::term::{Gap, is_word_char};
 use crate::model::{Field, Span};
 
 /// One word hit: pattern `pat` at `start..end` of a field; the left word
 /// boundary holds, `right_ok` says whether the right one does too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Hit {
-    pat: u32,
-    field: u8,
-    start: u32,
-    end: u32,
-    right_ok: bool,
+pub(super) struct Hit {
+    pub pat: u32,
+    pub field: u8,
+    pub start: u32,
+    pub end: u32,
+    pub right_ok: bool,
 }
 
-/// Per-call state: the texts, the sorted hit table and regex results.
+/// Per-call view of the scan: the texts, the hit table (in text order) and
+/// regex results.
 struct Scan<'a> {
     texts: [&'a str; 2],
-    hits: Vec<Hit>,
+    hits: &'a [Hit],
     regex: [Option<SetMatches>; 2],
+    /// Bitset of the patterns hit, to reject most terms without a search.
+    seen: &'a [u64],
+    /// Context results by `context * 4 + mask`: 0 unknown, 1 false, 2 true.
+    /// Many rules share a context, so each is evaluated once per item.
+    contexts: &'a [Cell<u8>],
+}
+
+impl Scan<'_> {
+    fn seen(&self, pat: u32) -> bool {
+        self.seen[(pat / 64) as usize] & (1 << (pat % 64)) != 0
+    }
+}
+
+/// Buffers reused between calls on one thread, so matching does not
+/// allocate unless something matches.
+#[derive(Default)]
+struct Scratch {
+    hits: Vec<Hit>,
+    seen: Vec<u64>,
+    rules: Vec<u64>,
+    contexts: Vec<Cell<u8>>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fn set_bit(bits: &mut [u64], i: u32) {
+    bits[(i / 64) as usize] |= 1 << (i % 64);
 }
 
 /// A rule that matched, with the spans of the terms that made it match.
@@ -38,14 +71,6 @@ pub struct RuleHit {
 
 fn field_of(f: u8) -> Field {
     if f == 0 { Field::Title } else { Field::Summary }
-}
-
-fn char_before(text: &str, at: usize) -> Option<char> {
-    text[..at].chars().next_back()
-}
-
-fn char_after(text: &str, at: usize) -> Option<char> {
-    text[at..].chars().next()
 }
 
 /// Extends `at` over word characters: the end of the word a prefix starts.
@@ -59,52 +84,85 @@ fn word_end(text: &str, at: usize) -> usize {
 impl Program {
     /// Returns every rule of the program that matches, with spans.
     pub fn run(&self, title: &str, summary: &str) -> Vec<RuleHit> {
-        let mut scan = Scan {
-            texts: [title, summary],
-            hits: Vec::new(),
-            regex: [None, None],
-        };
-        if let Some(ac) = &self.ac {
-            for (f, text) in scan.texts.iter().enumerate() {
-                collect_hits(ac, text, f as u8, &mut scan.hits);
+        SCRATCH.with_borrow_mut(|sc| {
+            let sc = &mut *sc;
+            sc.hits.clear();
+            if let Some(ac) = &self.ac {
+                for (f, text) in [title, summary].into_iter().enumerate() {
+                    collect_hits(ac, text, f as u8, &mut sc.hits);
+                }
+            }
+            let regex = match &self.regex_set {
+                Some(set) => [Some(set.matches(title)), Some(set.matches(summary))],
+                None => [None, None],
+            };
+            if sc.hits.is_empty()
+                && self.always.is_empty()
+                && regex.iter().flatten().all(|m| !m.matched_any())
+            {
+                return Vec::new();
+            }
+            self.wake(sc, &regex);
+            sc.seen.resize(self.words.len().div_ceil(64), 0);
+            for h in &sc.hits {
+                set_bit(&mut sc.seen, h.pat);
+            }
+            sc.contexts.clear();
+            sc.contexts.resize(self.contexts.len() * 4, Cell::new(0));
+            let scan = Scan {
+                texts: [title, summary],
+                hits: &sc.hits,
+                regex,
+                seen: &sc.seen,
+                contexts: &sc.contexts,
+            };
+            let out = self.eval_woken(&mut sc.rules, &scan);
+            for h in &sc.hits {
+                sc.seen[(h.pat / 64) as usize] = 0;
+            }
+            out
+        })
+    }
+
+    /// Sets the bit of every rule woken by a hit, a regex match, or always.
+    fn wake(&self, sc: &mut Scratch, regex: &[Option<SetMatches>; 2]) {
+        sc.rules.clear();
+        sc.rules.resize(self.exprs.len().div_ceil(64), 0);
+        for &r in &self.always {
+            set_bit(&mut sc.rules, r);
+        }
+        for h in &sc.hits {
+            for &r in &self.by_word[h.pat as usize] {
+                set_bit(&mut sc.rules, r);
             }
         }
-        if let Some(set) = &self.regex_set {
-            scan.regex = [Some(set.matches(title)), Some(set.matches(summary))];
+        for m in regex.iter().flatten() {
+            for i in m.iter() {
+                for &r in &self.by_regex[i] {
+                    set_bit(&mut sc.rules, r);
+                }
+            }
         }
-        let candidates = self.candidates(&scan);
-        if candidates.is_empty() {
-            return Vec::new();
-        }
-        scan.hits.sort_unstable();
+    }
+
+    /// Evaluates the woken rules in rule order, consuming the bits.
+    fn eval_woken(&self, rules: &mut [u64], scan: &Scan) -> Vec<RuleHit> {
         let mut out = Vec::new();
-        for r in candidates {
-            let (expr, mask) = &self.exprs[r as usize];
-            if self.eval(expr, *mask, &scan) {
-                let mut spans = Vec::new();
-                self.collect(expr, *mask, &scan, &mut spans);
-                spans.sort_unstable();
-                spans.dedup();
-                out.push(RuleHit { rule: r, spans });
+        for (block, bits) in rules.iter_mut().enumerate() {
+            while *bits != 0 {
+                let r = block as u32 * 64 + bits.trailing_zeros();
+                *bits &= *bits - 1;
+                let (expr, mask) = &self.exprs[r as usize];
+                if self.eval(expr, *mask, scan) {
+                    let mut spans = Vec::new();
+                    self.collect(expr, *mask, scan, &mut spans);
+                    spans.sort_unstable();
+                    spans.dedup();
+                    out.push(RuleHit { rule: r, spans });
+                }
             }
         }
         out
-    }
-
-    /// Rules woken by the hits and regex matches, sorted and distinct.
-    fn candidates(&self, scan: &Scan) -> Vec<u32> {
-        let mut c: Vec<u32> = self.always.clone();
-        for h in &scan.hits {
-            c.extend_from_slice(&self.by_word[h.pat as usize]);
-        }
-        for m in scan.regex.iter().flatten() {
-            for i in m.iter() {
-                c.extend_from_slice(&self.by_regex[i]);
-            }
-        }
-        c.sort_unstable();
-        c.dedup();
-        c
     }
 
     fn eval(&self, e: &Expr, mask: u8, s: &Scan) -> bool {
@@ -118,9 +176,7 @@ impl Program {
                     .as_ref()
                     .is_some_and(|m| m.matched(*r as usize))
             }),
-            Expr::Context(c) => self.contexts[*c as usize]
-                .iter()
-                .any(|t| self.term_in(*t, mask, s)),
+            Expr::Context(c) => self.context_in(*c, mask, s),
             Expr::Title(inner) => self.eval(inner, mask & TITLE, s),
             Expr::Near { terms, within } => {
                 fields(mask).any(|f| self.near_in(terms, *within, f, s))
@@ -166,6 +222,17 @@ impl Program {
                 .iter()
                 .for_each(|(t, _)| self.term_spans(*t, mask, s, out)),
         }
+    }
+
+    fn context_in(&self, c: u32, mask: u8, s: &Scan) -> bool {
+        let memo = &s.contexts[c as usize * 4 + mask as usize];
+        if memo.get() == 0 {
+            let found = self.contexts[c as usize]
+                .iter()
+                .any(|t| self.term_in(*t, mask, s));
+            memo.set(1 + found as u8);
+        }
+        memo.get() == 2
     }
 
     fn term_in(&self, t: u32, mask: u8, s: &Scan) -> bool {
@@ -255,9 +322,13 @@ fn word_index(text: &str, at: usize) -> usize {
 /// Calls `f(start, end)` for each occurrence of `term` in field `field`,
 /// until `f` returns true.
 fn occurrences(term: &Term, field: u8, s: &Scan, mut f: impl FnMut(usize, usize) -> bool) {
+    // Most terms have a word that was not hit at all: one bit test each.
+    if !term.words.iter().all(|w| s.seen(w.pat)) {
+        return;
+    }
     let text = s.texts[field as usize];
     let first = term.words[0];
-    for h in hits_of(&s.hits, first.pat, field) {
+    for h in hits_of(s.hits, first.pat, field) {
         if !first.prefix && !h.right_ok {
             continue;
         }
@@ -273,7 +344,7 @@ fn occurrences(term: &Term, field: u8, s: &Scan, mut f: impl FnMut(usize, usize)
                 ok = false;
                 break;
             };
-            match hit_at(&s.hits, w.pat, field, next) {
+            match hit_at(s.hits, w.pat, field, next) {
                 Some(h2) if w.prefix => end = word_end(text, h2.end as usize),
                 Some(h2) if h2.right_ok => end = h2.end as usize,
                 _ => {
@@ -288,19 +359,15 @@ fn occurrences(term: &Term, field: u8, s: &Scan, mut f: impl FnMut(usize, usize)
     }
 }
 
-/// Hits of pattern `pat` in `field`; the table is sorted by (pat, field, start).
-fn hits_of(hits: &[Hit], pat: u32, field: u8) -> &[Hit] {
-    let lo = hits.partition_point(|h| (h.pat, h.field) < (pat, field));
-    let hi = lo + hits[lo..].partition_point(|h| (h.pat, h.field) == (pat, field));
-    &hits[lo..hi]
+/// Hits of pattern `pat` in `field`, in text order. A linear scan: an item
+/// has a few dozen hits, and the `seen` bitset already rejected most terms.
+fn hits_of(hits: &[Hit], pat: u32, field: u8) -> impl Iterator<Item = &Hit> {
+    hits.iter()
+        .filter(move |h| h.pat == pat && h.field == field)
 }
 
 fn hit_at(hits: &[Hit], pat: u32, field: u8, start: usize) -> Option<&Hit> {
-    let range = hits_of(hits, pat, field);
-    range
-        .binary_search_by_key(&(start as u32), |h| h.start)
-        .ok()
-        .map(|i| &range[i])
+    hits_of(hits, pat, field).find(|h| h.start as usize == start)
 }
 
 /// Returns where the next word starts if the text after `at` is a gap the
@@ -320,38 +387,4 @@ fn skip_gap(text: &str, at: usize, gap: &Gap) -> Option<usize> {
         }
     };
     (len > 0).then_some(at + len)
-}
-
-/// Runs the automaton over one field and keeps hits at a left word boundary.
-fn collect_hits(ac: &aho_corasick::AhoCorasick, text: &str, field: u8, out: &mut Vec<Hit>) {
-    let bytes = text.as_bytes();
-    for m in ac.find_overlapping_iter(text) {
-        let (start, end) = (m.start(), m.end());
-        let left_ok = start == 0 || {
-            let b = bytes[start - 1];
-            if b.is_ascii() {
-                !b.is_ascii_alphanumeric()
-            } else {
-                !char_before(text, start).is_some_and(is_word_char)
-            }
-        };
-        if !left_ok {
-            continue;
-        }
-        let right_ok = end == bytes.len() || {
-            let b = bytes[end];
-            if b.is_ascii() {
-                !b.is_ascii_alphanumeric()
-            } else {
-                !char_after(text, end).is_some_and(is_word_char)
-            }
-        };
-        out.push(Hit {
-            pat: m.pattern().as_u32(),
-            field,
-            start: start as u32,
-            end: end as u32,
-            right_ok,
-        });
-    }
 }

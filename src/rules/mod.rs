@@ -14,6 +14,7 @@ mod exprs;
 mod matcher;
 mod program;
 mod raw;
+mod scan;
 mod term;
 
 #[cfg(test)]

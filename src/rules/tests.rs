@@ -355,3 +355,14 @@ fn text_without_hits_wakes_no_rule() {
     assert!(s.match_folded("quiet news", "").is_empty());
     assert!(s.program.always.is_empty());
 }
+
+#[test]
+fn patterns_that_prefix_each_other_all_hit() {
+    let s = rule(r#"{ all = ["baku", "bak*", { any = ["bakunin", "bakuvian"] }] }"#);
+    assert!(hits(&s, "bakuvian baku"));
+    assert!(!hits(&s, "bakery baku"));
+    let s = rule(r#"{ any = ["bak*", "bakunin"] }"#);
+    assert!(hits(&s, "bakunin"));
+    assert!(hits(&s, "bakery"));
+    assert!(!hits(&s, "kebab"));
+}
