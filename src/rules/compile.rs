@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::PathBuf;
 
-use aho_corasick::MatchKind;
 use regex::{Regex, RegexSet};
 use toml::Spanned;
 
@@ -341,14 +340,7 @@ fn build_program(
     contexts: Vec<Vec<u32>>,
     exprs: Vec<(super::program::Expr, u8)>,
 ) -> Program {
-    // Patterns carry a leading space: see `scan` for why.
-    let ac = (!c.word_texts.is_empty()).then(|| {
-        aho_corasick::dfa::DFA::builder()
-            .match_kind(MatchKind::Standard)
-            .prefilter(false)
-            .build(c.word_texts.iter().map(|w| format!(" {w}")))
-            .expect("word patterns are small, valid strings")
-    });
+    let ac = super::scan::WordIndex::new(&c.word_texts);
     let regex_set = (!c.regexes.is_empty()).then(|| {
         RegexSet::new(c.regexes.iter().map(Regex::as_str)).expect("each regex compiled alone")
     });

@@ -11,7 +11,6 @@ use std::cell::{Cell, RefCell};
 use regex::SetMatches;
 
 use super::program::{Expr, Program, SUMMARY, TITLE, Term};
-use super::scan::collect_hits;
 use super::term::{Gap, is_word_char};
 use crate::model::{Field, Span};
 
@@ -89,7 +88,7 @@ impl Program {
             sc.hits.clear();
             if let Some(ac) = &self.ac {
                 for (f, text) in [title, summary].into_iter().enumerate() {
-                    collect_hits(ac, text, f as u8, &mut sc.hits);
+                    ac.collect_hits(text, f as u8, &mut sc.hits);
                 }
             }
             let regex = match &self.regex_set {

@@ -4,7 +4,6 @@
 //! `compile` builds a [`Program`]; `matcher` runs it. Keeping the data here
 //! and the algorithms there keeps both files readable.
 
-use aho_corasick::dfa::DFA;
 use regex::{Regex, RegexSet};
 
 use super::term::Gap;
@@ -55,7 +54,7 @@ pub const SUMMARY: u8 = 2;
 #[derive(Debug)]
 pub struct Program {
     /// One automaton over every distinct word of every term (None if no terms).
-    pub ac: Option<DFA>,
+    pub ac: Option<super::scan::WordIndex>,
     /// Pattern texts, indexed by pattern id.
     pub words: Vec<String>,
     pub terms: Vec<Term>,

@@ -9,12 +9,13 @@
 //!
 //! The DFA is driven byte by byte through its `Automaton` interface rather
 //! than with `find_overlapping_iter`: masking and matching happen in one loop,
-//! and typical items have a hit on most words, where the iterator's
-//! per-match overhead dominated.
+//! typical items have a hit on most words, where the iterator's per-match
+//! overhead dominated, and once a word cannot start any pattern the rest of
+//! it is skipped without touching the automaton.
 
-use aho_corasick::Anchored;
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind};
 
 use super::matcher::Hit;
 use super::term::is_word_char;
@@ -37,45 +38,86 @@ fn classify(text: &str, bytes: &[u8], i: usize) -> (usize, bool) {
     }
 }
 
-/// Appends the hits of `dfa` in `text` (field number `field`) to `out`.
-pub fn collect_hits(dfa: &DFA, text: &str, field: u8, out: &mut Vec<Hit>) {
-    let bytes = text.as_bytes();
-    let start = dfa
-        .start_state(Anchored::No)
-        .expect("the DFA has an unanchored start state");
-    let mut sid = dfa.next_state(Anchored::No, start, b' ');
-    // Hits from `pending` on end just before `i`; the character at `i`
-    // decides their right boundary.
-    let mut pending = out.len();
-    let mut i = 0;
-    while i < bytes.len() {
-        let (n, word) = classify(text, bytes, i);
-        if !word {
-            out[pending..].iter_mut().for_each(|h| h.right_ok = true);
+/// The automaton over all words of all terms; pattern ids are word ids.
+#[derive(Debug)]
+pub struct WordIndex {
+    dfa: DFA,
+    /// The unanchored start state: the automaton is here when no word is
+    /// being matched, and stays here until the next non-word character.
+    start: StateID,
+}
+
+impl WordIndex {
+    /// Builds the index over `words` (folded, word characters only).
+    pub fn new(words: &[String]) -> Option<WordIndex> {
+        if words.is_empty() {
+            return None;
         }
-        pending = out.len();
-        for k in i..i + n {
-            sid = dfa.next_state(Anchored::No, sid, if word { bytes[k] } else { b' ' });
-            if dfa.is_special(sid) && dfa.is_match(sid) {
-                for m in 0..dfa.match_len(sid) {
-                    let pid = dfa.match_pattern(sid, m);
-                    // The pattern's leading space sits on the byte before
-                    // the word, so the word is `end + 1 - len .. end`.
-                    let end = k + 1;
-                    let begin = end + 1 - dfa.pattern_len(pid);
-                    out.push(Hit {
-                        pat: pid.as_u32(),
-                        field,
-                        start: begin as u32,
-                        end: end as u32,
-                        right_ok: false,
-                    });
+        // Patterns carry a leading space: see the module comment.
+        let dfa = DFA::builder()
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(words.iter().map(|w| format!(" {w}")))
+            .expect("word patterns are small, valid strings");
+        let start = dfa
+            .start_state(Anchored::No)
+            .expect("the DFA has an unanchored start state");
+        Some(WordIndex { dfa, start })
+    }
+
+    /// Approximate heap size of the automaton, in bytes.
+    #[cfg(test)]
+    pub fn memory_usage(&self) -> usize {
+        self.dfa.memory_usage()
+    }
+
+    /// Appends the hits of the words in `text` (field number `field`) to `out`.
+    pub fn collect_hits(&self, text: &str, field: u8, out: &mut Vec<Hit>) {
+        let dfa = &self.dfa;
+        let bytes = text.as_bytes();
+        let mut sid = dfa.next_state(Anchored::No, self.start, b' ');
+        let mut i = 0;
+        while i < bytes.len() {
+            let (n, word) = classify(text, bytes, i);
+            if !word {
+                sid = dfa.next_state(Anchored::No, sid, b' ');
+                i += n;
+                continue;
+            }
+            for k in i..i + n {
+                sid = dfa.next_state(Anchored::No, sid, bytes[k]);
+                if dfa.is_special(sid) && dfa.is_match(sid) {
+                    for m in 0..dfa.match_len(sid) {
+                        let pid = dfa.match_pattern(sid, m);
+                        // The pattern's leading space sits on the byte before
+                        // the word, so the word is `end + 1 - len .. end`.
+                        let end = k + 1;
+                        let begin = end + 1 - dfa.pattern_len(pid);
+                        let right_ok = end == bytes.len() || !classify(text, bytes, end).1;
+                        out.push(Hit {
+                            pat: pid.as_u32(),
+                            field,
+                            start: begin as u32,
+                            end: end as u32,
+                            right_ok,
+                        });
+                    }
+                }
+            }
+            i += n;
+            if sid == self.start {
+                // No word continues this one: skip the rest of it without
+                // touching the automaton (most words of most texts).
+                while i < bytes.len() {
+                    let (n, word) = classify(text, bytes, i);
+                    if !word {
+                        break;
+                    }
+                    i += n;
                 }
             }
         }
-        i += n;
     }
-    out[pending..].iter_mut().for_each(|h| h.right_ok = true);
 }
 
 #[cfg(test)]
