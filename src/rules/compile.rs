@@ -132,13 +132,16 @@ impl<'a> Compiler<'a> {
                 Some(id)
             }
             Err(e) => {
-                let reason = e
+                // The regex crate's message is multi-line with a caret
+                // diagram; its last line is the reason.
+                let last = e
                     .to_string()
                     .lines()
                     .last()
                     .unwrap_or("")
                     .trim()
                     .to_lowercase();
+                let reason = last.strip_prefix("error: ").unwrap_or(&last).to_owned();
                 let msg = format!("invalid regex `{}`: {reason}", raw.get_ref());
                 self.err(file, raw.span(), ErrorKind::InvalidRegex, msg);
                 None

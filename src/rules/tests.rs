@@ -344,6 +344,19 @@ fn errors_are_collected_across_rules() {
 }
 
 #[test]
+fn load_dir_reads_only_toml_files_sorted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("b.toml"), bad_rule(r#""raid""#)).unwrap();
+    std::fs::write(dir.path().join("a.toml"), PREAMBLE).unwrap();
+    std::fs::write(dir.path().join("README.md"), "not toml").unwrap();
+    let s = RuleSet::load_dir(dir.path()).unwrap();
+    assert_eq!(s.rule_count(), 1);
+    assert_eq!(s.rules()[0].file, dir.path().join("b.toml"));
+    let missing = RuleSet::load_dir(&dir.path().join("missing")).unwrap_err();
+    assert_eq!(missing.0[0].kind, ErrorKind::Io);
+}
+
+#[test]
 fn rule_set_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<RuleSet>();
