@@ -49,10 +49,12 @@ pub fn run(args: TestRulesArgs) -> anyhow::Result<ExitCode> {
         .sum();
     let (terms, words) = set.term_counts();
     println!(
-        "{} rules, {} indicators, {} context groups, {terms} terms ({words} words): {examples} examples, {} failed",
+        "{} rules, {} indicators, {} context groups, {terms} terms ({words} words, {} KiB automaton): \
+         {examples} examples, {} failed",
         set.rule_count(),
         set.indicator_count(),
         set.contexts().len(),
+        set.automaton_bytes() / 1024,
         failures.len()
     );
     Ok(if failures.is_empty() {

@@ -236,6 +236,11 @@ impl RuleSet {
         self.indicators.len()
     }
 
+    /// Approximate heap size of the word automaton, in bytes.
+    pub fn automaton_bytes(&self) -> usize {
+        self.program.ac.as_ref().map_or(0, |ac| ac.memory_usage())
+    }
+
     /// Number of distinct terms and of distinct words in the automaton.
     pub fn term_counts(&self) -> (usize, usize) {
         (self.program.terms.len(), self.program.words.len())

@@ -66,7 +66,6 @@ impl WordIndex {
     }
 
     /// Approximate heap size of the automaton, in bytes.
-    #[cfg(test)]
     pub fn memory_usage(&self) -> usize {
         self.dfa.memory_usage()
     }

@@ -379,15 +379,3 @@ fn patterns_that_prefix_each_other_all_hit() {
     assert!(hits(&s, "bakery"));
     assert!(!hits(&s, "kebab"));
 }
-
-#[test]
-#[ignore]
-fn print_default_pack_dfa_size() {
-    let s = RuleSet::load_dir(std::path::Path::new("/work/main/rules")).unwrap();
-    let dfa = s.program.ac.as_ref().unwrap();
-    eprintln!(
-        "words {} dfa bytes {}",
-        s.program.words.len(),
-        dfa.memory_usage()
-    );
-}
