@@ -356,9 +356,22 @@ fn build_program(
         contexts,
         regexes: c.regexes,
         regex_set,
-        exprs,
+        exprs: Vec::new(),
         always: Vec::new(),
+        context_gates: Vec::new(),
     };
+    p.context_gates = (0..p.contexts.len() as u32)
+        .map(|c| {
+            let keys = p
+                .trigger(&super::program::Expr::Context(c))
+                .unwrap_or_default();
+            p.word_bits(&keys).expect("contexts hold terms only")
+        })
+        .collect();
+    p.exprs = exprs
+        .into_iter()
+        .map(|(e, mask)| (p.add_gates(e), mask))
+        .collect();
     for r in 0..p.exprs.len() {
         match p.trigger(&p.exprs[r].0) {
             None => p.always.push(r as u32),

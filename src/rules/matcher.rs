@@ -42,6 +42,11 @@ impl Scan<'_> {
     fn seen(&self, pat: u32) -> bool {
         self.seen[(pat / 64) as usize] & (1 << (pat % 64)) != 0
     }
+
+    /// True if any word of the bitset `bits` was hit.
+    fn any_seen(&self, bits: &[u64]) -> bool {
+        bits.iter().zip(self.seen).any(|(a, b)| a & b != 0)
+    }
 }
 
 /// Buffers reused between calls on one thread, so matching does not
@@ -177,6 +182,7 @@ impl Program {
             }),
             Expr::Context(c) => self.context_in(*c, mask, s),
             Expr::Title(inner) => self.eval(inner, mask & TITLE, s),
+            Expr::Gate(bits, inner) => s.any_seen(bits) && self.eval(inner, mask, s),
             Expr::Near { terms, within } => {
                 fields(mask).any(|f| self.near_in(terms, *within, f, s))
             }
@@ -214,6 +220,7 @@ impl Program {
                 .iter()
                 .for_each(|t| self.term_spans(*t, mask, s, out)),
             Expr::Title(inner) => self.collect(inner, mask & TITLE, s, out),
+            Expr::Gate(_, inner) => self.collect(inner, mask, s, out),
             Expr::Near { terms, .. } => {
                 terms.iter().for_each(|t| self.term_spans(*t, mask, s, out))
             }
@@ -226,9 +233,10 @@ impl Program {
     fn context_in(&self, c: u32, mask: u8, s: &Scan) -> bool {
         let memo = &s.contexts[c as usize * 4 + mask as usize];
         if memo.get() == 0 {
-            let found = self.contexts[c as usize]
-                .iter()
-                .any(|t| self.term_in(*t, mask, s));
+            let found = s.any_seen(&self.context_gates[c as usize])
+                && self.contexts[c as usize]
+                    .iter()
+                    .any(|t| self.term_in(*t, mask, s));
             memo.set(1 + found as u8);
         }
         memo.get() == 2

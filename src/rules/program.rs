@@ -43,7 +43,13 @@ pub enum Expr {
         terms: Vec<(u32, f64)>,
         threshold: f64,
     },
+    /// Added by [`Program::add_gates`]: the inner expression can only be
+    /// true if one of these words (a bitset over pattern ids) was hit.
+    Gate(Box<[u64]>, Box<Expr>),
 }
+
+/// `any` lists shorter than this are cheap enough to evaluate directly.
+const GATE_MIN_CHILDREN: usize = 6;
 
 /// Bit for the title in a field mask.
 pub const TITLE: u8 = 1;
@@ -71,6 +77,8 @@ pub struct Program {
     pub by_regex: Vec<Vec<u32>>,
     /// Rules that can match without any hit (e.g. a bare `none`).
     pub always: Vec<u32>,
+    /// Per context group, the words it cannot match without (see `Gate`).
+    pub context_gates: Vec<Box<[u64]>>,
 }
 
 /// A cue whose presence is necessary for an expression to be true.
@@ -94,7 +102,7 @@ impl Program {
                     .map(|t| self.term_key(*t))
                     .collect(),
             ),
-            Expr::Title(inner) => self.trigger(inner),
+            Expr::Title(inner) | Expr::Gate(_, inner) => self.trigger(inner),
             Expr::Weighted { terms, threshold } if *threshold > 0.0 => {
                 Some(terms.iter().map(|(t, _)| self.term_key(*t)).collect())
             }
@@ -111,6 +119,42 @@ impl Program {
                 .iter()
                 .filter_map(|c| self.trigger(c))
                 .min_by_key(Vec::len),
+        }
+    }
+
+    /// Bitset of the words in `keys`, or `None` if a key is not a word.
+    pub fn word_bits(&self, keys: &[Key]) -> Option<Box<[u64]>> {
+        let mut bits = vec![0u64; self.words.len().div_ceil(64)];
+        for k in keys {
+            match k {
+                Key::Word(w) => bits[(*w / 64) as usize] |= 1 << (w % 64),
+                Key::Regex(_) => return None,
+            }
+        }
+        Some(bits.into_boxed_slice())
+    }
+
+    /// Wraps long `any` lists in a [`Expr::Gate`], so that an item with none
+    /// of their words costs one bitset test instead of one test per term:
+    /// rules are woken by one word but often hold `any` lists of hundreds
+    /// of inflected forms.
+    pub fn add_gates(&self, e: Expr) -> Expr {
+        match e {
+            Expr::Any(children) => {
+                let children: Vec<Expr> = children.into_iter().map(|c| self.add_gates(c)).collect();
+                let any = Expr::Any(children);
+                if let Expr::Any(c) = &any
+                    && c.len() >= GATE_MIN_CHILDREN
+                    && let Some(bits) = self.trigger(&any).and_then(|keys| self.word_bits(&keys))
+                {
+                    return Expr::Gate(bits, Box::new(any));
+                }
+                any
+            }
+            Expr::All(c) => Expr::All(c.into_iter().map(|c| self.add_gates(c)).collect()),
+            Expr::None(c) => Expr::None(c.into_iter().map(|c| self.add_gates(c)).collect()),
+            Expr::Title(inner) => Expr::Title(Box::new(self.add_gates(*inner))),
+            other => other,
         }
     }
 

@@ -45,6 +45,9 @@ pub struct WordIndex {
     /// The unanchored start state: the automaton is here when no word is
     /// being matched, and stays here until the next non-word character.
     start: StateID,
+    /// The state after a space. Every non-word character leads here, since
+    /// no pattern has a space after its first byte: no transition needed.
+    space: StateID,
 }
 
 impl WordIndex {
@@ -62,7 +65,8 @@ impl WordIndex {
         let start = dfa
             .start_state(Anchored::No)
             .expect("the DFA has an unanchored start state");
-        Some(WordIndex { dfa, start })
+        let space = dfa.next_state(Anchored::No, start, b' ');
+        Some(WordIndex { dfa, start, space })
     }
 
     /// Approximate heap size of the automaton, in bytes.
@@ -74,12 +78,12 @@ impl WordIndex {
     pub fn collect_hits(&self, text: &str, field: u8, out: &mut Vec<Hit>) {
         let dfa = &self.dfa;
         let bytes = text.as_bytes();
-        let mut sid = dfa.next_state(Anchored::No, self.start, b' ');
+        let mut sid = self.space;
         let mut i = 0;
         while i < bytes.len() {
             let (n, word) = classify(text, bytes, i);
             if !word {
-                sid = dfa.next_state(Anchored::No, sid, b' ');
+                sid = self.space;
                 i += n;
                 continue;
             }

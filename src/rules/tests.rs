@@ -379,3 +379,22 @@ fn patterns_that_prefix_each_other_all_hit() {
     assert!(hits(&s, "bakery"));
     assert!(!hits(&s, "kebab"));
 }
+
+#[test]
+fn long_any_lists_behind_a_gate_behave_the_same() {
+    let s = rule(
+        r#"{ all = ["police", { any = ["raid", "рейд*", "reyd*", "sweep", "crackdown", "round-up", { regex = "облав" }] }] }"#,
+    );
+    assert!(hits(&s, "police raid"));
+    assert!(hits(&s, "police round up"));
+    assert!(hits(&s, "police облава"));
+    assert!(!hits(&s, "police station"));
+    let s = rule(
+        r#"{ all = ["police", { any = ["raid", "рейд*", "reyd*", "sweep", "crackdown", "round-up"] }] }"#,
+    );
+    assert!(
+        matches!(&s.program.exprs[0].0, program::Expr::All(c) if matches!(c[1], program::Expr::Gate(..)))
+    );
+    assert!(hits(&s, "рейды police"));
+    assert!(!hits(&s, "police"));
+}
