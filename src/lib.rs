@@ -3,6 +3,11 @@
 //! Data flows one way: source → fetch → parse → normalise → match → score →
 //! alert → sink, with the store beside it. See ARCHITECTURE.md for the map.
 
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod model;
 pub mod parse;
 pub mod rules;
+pub mod source;
+pub mod store;

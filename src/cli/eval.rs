@@ -5,10 +5,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::rules::eval::{EvalReport, Labelled, Scores, evaluate, parse_labelled};
 use anyhow::Context as _;
-use tocsin::rules::eval::{EvalReport, Labelled, Scores, evaluate, parse_labelled};
 
-use super::load_rules;
+use super::test_rules::load_rules;
 
 /// Arguments of `tocsin eval`.
 #[derive(Debug, clap::Args)]

@@ -1,25 +1,41 @@
-//! Command-line interface: one module per subcommand, each with a clap args
-//! struct and a `run` that maps outcomes to exit codes.
-//!
-//! Minimal version for the `rules` branch; the lead's `cli` replaces it.
+//! The command line: parse arguments, dispatch to a command.
 
+mod daemon;
 pub mod eval;
 pub mod replay;
 pub mod test_rules;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
-/// tocsin: risk-indicator monitoring daemon.
+/// tocsin: a risk-indicator monitoring daemon.
 #[derive(Debug, Parser)]
-#[command(name = "tocsin", version)]
+#[command(name = "tocsin", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "TOCSIN_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Subcommands.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon until SIGTERM/SIGINT.
+    Run(ConfigArg),
+    /// Validate the config (and rules) and print a summary; exit 1 on errors.
+    Check(ConfigArg),
+    /// Poll every source once, print new items as JSON Lines, and exit.
+    Once(OnceArgs),
+    /// Show the health of every configured source.
+    Sources(SourcesArgs),
     /// Validate rule files and run every rule's examples.
     TestRules(test_rules::TestRulesArgs),
     /// Score the rules against a labelled set (precision, recall, F1).
@@ -28,18 +44,41 @@ pub enum Command {
     Replay(replay::ReplayArgs),
 }
 
-/// Loads rules for a command, printing errors; `None` means exit code 2.
-pub fn load_rules(dir: &std::path::Path) -> Option<tocsin::rules::RuleSet> {
-    match tocsin::rules::RuleSet::load_dir(dir) {
-        Ok(set) => Some(set),
-        Err(errors) => {
-            eprintln!("{errors}");
-            eprintln!(
-                "error: {} problem(s) in rules at `{}`",
-                errors.0.len(),
-                dir.display()
-            );
-            None
-        }
+#[derive(Debug, clap::Args)]
+pub struct ConfigArg {
+    /// Config file.
+    #[arg(long, short, default_value = "tocsin.toml", env = "TOCSIN_CONFIG")]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OnceArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Also print the items found on a source's first fetch (normally they
+    /// are only recorded as seen).
+    #[arg(long)]
+    pub emit_first: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SourcesArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the parsed command; the exit code follows the command's contract.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run(args) => daemon::run(&args.config),
+        Command::Check(args) => daemon::check(&args.config),
+        Command::Once(args) => daemon::once(&args.config.config, args.emit_first),
+        Command::Sources(args) => daemon::sources(&args.config.config, args.json),
+        Command::TestRules(args) => test_rules::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Replay(args) => replay::run(args),
     }
 }

@@ -7,14 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::model::{Item, Match, Severity};
+use crate::parse::{SourceCtx, parse_document};
+use crate::rules::RuleSet;
 use chrono::{SecondsFormat, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
-use tocsin::model::{Item, Match, Severity};
-use tocsin::parse::{SourceCtx, parse_document};
-use tocsin::rules::RuleSet;
 
-use super::load_rules;
+use super::test_rules::load_rules;
 
 /// Arguments of `tocsin replay`.
 #[derive(Debug, clap::Args)]

@@ -4,8 +4,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::load_rules;
-
 /// Arguments of `tocsin test-rules`.
 #[derive(Debug, clap::Args)]
 pub struct TestRulesArgs {
@@ -62,4 +60,20 @@ pub fn run(args: TestRulesArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Loads rules for a command, printing every error; `None` means exit 2.
+pub(super) fn load_rules(dir: &std::path::Path) -> Option<crate::rules::RuleSet> {
+    match crate::rules::RuleSet::load_dir(dir) {
+        Ok(set) => Some(set),
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!(
+                "error: {} problem(s) in rules at `{}`",
+                errors.0.len(),
+                dir.display()
+            );
+            None
+        }
+    }
 }

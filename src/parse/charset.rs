@@ -49,7 +49,7 @@ fn declared_in_document(bytes: &[u8]) -> Option<&'static Encoding> {
         let start = head.find(key)? + key.len();
         let rest = head[start..].trim_start_matches(['=', ' ', '"', '\'']);
         let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))?;
-        Encoding::for_label(rest[..end].as_bytes())
+        Encoding::for_label(&rest.as_bytes()[..end])
     };
     if head.trim_start().starts_with("<?xml") {
         let decl_end = head.find("?>")?;

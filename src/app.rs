@@ -1,0 +1,166 @@
+//! Building the service from a validated config, and running it.
+//!
+//! `build` does all start-up IO once (open the store, build the HTTP
+//! client); `run` spawns the tracked tasks and shuts them down on a signal.
+//! Every task is cancellable and tracked, so shutdown is prompt and clean.
+
+use crate::config::Config;
+use crate::model::Item;
+use crate::source::schedule::{self, Limits, Observer};
+use crate::source::{PollReport, Poller, fetch::Fetcher};
+use crate::store::Store;
+use anyhow::Context;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long shutdown waits for in-flight work before giving up.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// The built service: config plus everything opened from it.
+pub struct App {
+    pub config: Config,
+    pub store: Arc<Store>,
+    pub poller: Arc<Poller>,
+    pub limits: Arc<Limits>,
+}
+
+impl App {
+    /// Opens the store and builds the fetcher.
+    pub fn build(config: Config) -> anyhow::Result<App> {
+        let store = Arc::new(Store::open(&config.state_dir)?);
+        let fetcher = Fetcher::new(&config.fetch).context("cannot build HTTP client")?;
+        let poller = Arc::new(Poller {
+            fetcher,
+            store: store.clone(),
+            jitter: config.fetch.jitter,
+            backoff_max: config.fetch.backoff_max,
+        });
+        let limits = Arc::new(Limits::new(&config.fetch));
+        Ok(App {
+            config,
+            store,
+            poller,
+            limits,
+        })
+    }
+
+    /// Polls every source once, concurrently within the limits, and returns
+    /// the reports (new items inside) in config order.
+    pub async fn poll_all_once(&self) -> Vec<PollReport> {
+        let mut set = tokio::task::JoinSet::new();
+        for (index, src) in self.config.sources.iter().cloned().enumerate() {
+            let (poller, limits) = (self.poller.clone(), self.limits.clone());
+            set.spawn(async move {
+                let _permits = limits.acquire(&src).await;
+                (index, poller.poll(&src).await)
+            });
+        }
+        let mut reports = set.join_all().await;
+        reports.sort_by_key(|(index, _)| *index);
+        reports.into_iter().map(|(_, report)| report).collect()
+    }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(app: App) -> anyhow::Result<()> {
+    let cancel = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let (tx, rx) = mpsc::channel::<Vec<Item>>(1024);
+    let observer: Observer = Arc::new(log_report);
+    tracing::info!(
+        sources = app.config.sources.len(),
+        store = %app.store.path().display(),
+        "tocsin started"
+    );
+    schedule::spawn(
+        app.config.sources.clone(),
+        app.poller.clone(),
+        app.limits.clone(),
+        tx,
+        observer,
+        cancel.clone(),
+        &tracker,
+    );
+    tracker.spawn(consume(rx));
+    tracker.spawn(prune_loop(
+        app.store.clone(),
+        app.config.retention,
+        cancel.clone(),
+    ));
+    tracker.close();
+
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    cancel.cancel();
+    tokio::select! {
+        _ = tracker.wait() => tracing::info!("stopped cleanly"),
+        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("shutdown grace period expired; exiting"),
+        _ = shutdown_signal() => tracing::warn!("second signal; exiting at once"),
+    }
+    Ok(())
+}
+
+/// The downstream end of the pipeline. Rules, scores and alerts attach here.
+async fn consume(mut rx: mpsc::Receiver<Vec<Item>>) {
+    while let Some(batch) = rx.recv().await {
+        for item in batch {
+            tracing::info!(source.id = %item.source, item.id = %item.id, title = %item.title, "new item");
+        }
+    }
+}
+
+fn log_report(report: &PollReport) {
+    match &report.result {
+        Ok(ok) if ok.not_modified => tracing::debug!(source.id = %report.source, "not modified"),
+        Ok(ok) => tracing::debug!(
+            source.id = %report.source,
+            items = ok.items_parsed,
+            new = ok.new_items.len(),
+            bytes = ok.bytes,
+            "polled"
+        ),
+        Err(e) => tracing::warn!(
+            source.id = %report.source,
+            error.kind = e.kind(),
+            error = %e,
+            next_due = %report.next_due,
+            "poll failed"
+        ),
+    }
+}
+
+async fn prune_loop(store: Arc<Store>, retention: Duration, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.prune(chrono::Utc::now(), retention)).await
+        {
+            Ok(Ok(n)) if n > 0 => tracing::info!(keys = n, "pruned seen items past retention"),
+            Ok(Err(e)) => tracing::error!(error = %e, "prune failed"),
+            _ => {}
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("cannot install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

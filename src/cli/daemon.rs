@@ -1,0 +1,134 @@
+//! The commands that work from a config file: run, check, once, sources.
+
+use crate::app::{self, App};
+use crate::config::{self, Config};
+use crate::source::health;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Loads the config or prints every error (one per line) to stderr.
+fn load(path: &Path) -> Result<Config, ExitCode> {
+    config::load(path).map_err(|errors| {
+        eprintln!("{errors}");
+        eprintln!("{} error(s) in {}", errors.0.len(), path.display());
+        ExitCode::from(2)
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let app = App::build(config)?;
+    runtime()?.block_on(app::run(app))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    println!("config {}: ok", path.display());
+    println!("  state dir: {}", config.state_dir.display());
+    println!("  rules dir: {}", config.rules_dir.display());
+    println!("  listen:    {}", config.listen);
+    println!("  sources:   {}", config.sources.len());
+    for src in &config.sources {
+        println!(
+            "    {:<24} {:<5} every {:<8} {}",
+            src.id,
+            src.kind.name(),
+            humantime::format_duration(src.interval).to_string(),
+            src.kind.location()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn once(path: &Path, emit_first: bool) -> anyhow::Result<ExitCode> {
+    let mut config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    if emit_first {
+        config
+            .sources
+            .iter_mut()
+            .for_each(|s| s.first_fetch_emits = true);
+    }
+    let app = App::build(config)?;
+    let reports = runtime()?.block_on(app.poll_all_once());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failed = 0;
+    for report in &reports {
+        match &report.result {
+            Ok(ok) => {
+                for item in &ok.new_items {
+                    serde_json::to_writer(&mut out, item)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{}: {e}", report.source);
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn sources(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let store = crate::store::Store::open(&config.state_dir)?;
+    let states = store.source_states()?;
+    let now = chrono::Utc::now();
+    let health: Vec<_> = config
+        .sources
+        .iter()
+        .map(|src| health::assess(src, states.iter().find(|s| s.source == src.id), now))
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&health)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<24} {:<8} {:<25} {:>5}  note",
+        "source", "status", "last success", "fails"
+    );
+    for h in &health {
+        let last = h.last_success.map_or("never".into(), |t| {
+            t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+        });
+        let note = h
+            .silent_reason
+            .clone()
+            .or_else(|| h.last_error.clone())
+            .unwrap_or_default();
+        let status = serde_json::to_value(h.status)?
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        println!(
+            "{:<24} {:<8} {:<25} {:>5}  {}",
+            h.source, status, last, h.consecutive_failures, note
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,513 @@
+//! Validation of a raw config into a [`Config`], collecting every problem.
+
+use super::raw::{RawConfig, RawSecret, RawSource};
+use super::secret::SecretRef;
+use super::{Config, ConfigError, ConfigErrors, FetchSettings, SourceConfig, SourceKind};
+use crate::parse::html::HtmlSpec;
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+use url::Url;
+
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+const DEFAULT_LISTEN: &str = "127.0.0.1:9750";
+
+/// Collects errors against one file's text.
+struct Checker<'a> {
+    file: &'a Path,
+    text: &'a str,
+    errors: Vec<ConfigError>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) {
+        let (line, col) = line_col(self.text, span.start);
+        self.errors.push(ConfigError {
+            file: self.file.to_owned(),
+            line,
+            col,
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    fn duration(
+        &mut self,
+        field: &str,
+        value: Option<&Spanned<String>>,
+        default: Duration,
+    ) -> Duration {
+        let Some(value) = value else { return default };
+        match humantime::parse_duration(value.get_ref().trim()) {
+            Ok(d) if !d.is_zero() => d,
+            Ok(_) => {
+                self.error(value.span(), field, "must be greater than zero");
+                default
+            }
+            Err(_) => {
+                let msg = format!(
+                    "{:?} is not a duration (try \"5m\", \"30s\" or \"1h30m\")",
+                    value.get_ref()
+                );
+                self.error(value.span(), field, msg);
+                default
+            }
+        }
+    }
+
+    fn count(
+        &mut self,
+        field: &str,
+        value: Option<&Spanned<i64>>,
+        default: usize,
+        max: usize,
+    ) -> usize {
+        let Some(value) = value else { return default };
+        match usize::try_from(*value.get_ref()) {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => {
+                self.error(
+                    value.span(),
+                    field,
+                    format!("must be between 1 and {max}, got {}", value.get_ref()),
+                );
+                default
+            }
+        }
+    }
+
+    fn path(&self, value: &str) -> PathBuf {
+        let path = PathBuf::from(value);
+        if path.is_absolute() {
+            return path;
+        }
+        self.file.parent().unwrap_or(Path::new(".")).join(path)
+    }
+}
+
+/// Parses and validates config text.
+pub fn validate(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
+    let mut ck = Checker {
+        file,
+        text,
+        errors: Vec::new(),
+    };
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let field = field_at(text, span.start);
+            ck.error(span, field, e.message().trim().to_owned());
+            return Err(ConfigErrors(ck.errors));
+        }
+    };
+    let config = build(&mut ck, raw);
+    if ck.errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigErrors(ck.errors))
+    }
+}
+
+fn build(ck: &mut Checker<'_>, raw: RawConfig) -> Config {
+    let state_dir = match (&raw.state_dir, std::env::var_os("STATE_DIRECTORY")) {
+        (Some(dir), _) => ck.path(dir.get_ref()),
+        // Under systemd, StateDirectory= tells us where state belongs.
+        (None, Some(dir)) => PathBuf::from(dir),
+        (None, None) => ck.path("state"),
+    };
+    let rules_dir = ck.path(raw.rules_dir.as_ref().map_or("rules", |d| d.get_ref()));
+    let listen = match &raw.http.listen {
+        Some(addr) => addr.get_ref().parse().unwrap_or_else(|_| {
+            ck.error(
+                addr.span(),
+                "http.listen",
+                format!(
+                    "{:?} is not an address like \"127.0.0.1:9750\"",
+                    addr.get_ref()
+                ),
+            );
+            DEFAULT_LISTEN.parse().expect("default address")
+        }),
+        None => DEFAULT_LISTEN.parse().expect("default address"),
+    };
+    let api_token = raw
+        .http
+        .api_token
+        .as_ref()
+        .and_then(|s| secret(ck, "http.api_token", s));
+    let fetch = fetch_settings(ck, &raw);
+    let retention = ck.duration(
+        "defaults.retention",
+        raw.defaults.retention.as_ref(),
+        Duration::from_secs(30 * 86400),
+    );
+    let default_interval = ck.duration(
+        "defaults.interval",
+        raw.defaults.interval.as_ref(),
+        DEFAULT_INTERVAL,
+    );
+    let default_emit = first_fetch(
+        ck,
+        "defaults.first_fetch",
+        raw.defaults.first_fetch.as_ref(),
+        false,
+    );
+    let mut seen = HashSet::new();
+    let sources = raw
+        .sources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| source(ck, i, s, default_interval, default_emit, &mut seen))
+        .collect();
+    Config {
+        path: ck.file.to_owned(),
+        state_dir,
+        rules_dir,
+        listen,
+        api_token,
+        fetch,
+        retention,
+        sources,
+    }
+}
+
+fn fetch_settings(ck: &mut Checker<'_>, raw: &RawConfig) -> FetchSettings {
+    let f = &raw.fetch;
+    let max_body = match &f.max_body {
+        Some(v) => match v.get_ref().parse::<bytesize::ByteSize>() {
+            Ok(size) if size.as_u64() > 0 => size.as_u64(),
+            _ => {
+                ck.error(
+                    v.span(),
+                    "fetch.max_body",
+                    format!("{:?} is not a size (try \"10MiB\")", v.get_ref()),
+                );
+                0
+            }
+        },
+        None => 10 * 1024 * 1024,
+    };
+    let jitter = match &raw.defaults.jitter {
+        Some(j) if !(0.0..=0.5).contains(j.get_ref()) => {
+            ck.error(
+                j.span(),
+                "defaults.jitter",
+                format!("must be between 0.0 and 0.5, got {}", j.get_ref()),
+            );
+            0.1
+        }
+        Some(j) => *j.get_ref(),
+        None => 0.1,
+    };
+    FetchSettings {
+        user_agent: f.user_agent.clone().unwrap_or_else(|| {
+            format!(
+                "tocsin/{} (risk-indicator monitor)",
+                env!("CARGO_PKG_VERSION")
+            )
+        }),
+        timeout: ck.duration("fetch.timeout", f.timeout.as_ref(), Duration::from_secs(30)),
+        connect_timeout: ck.duration(
+            "fetch.connect_timeout",
+            f.connect_timeout.as_ref(),
+            Duration::from_secs(10),
+        ),
+        max_body,
+        max_redirects: ck.count("fetch.max_redirects", f.max_redirects.as_ref(), 5, 20),
+        global_concurrency: ck.count(
+            "fetch.global_concurrency",
+            f.global_concurrency.as_ref(),
+            32,
+            1024,
+        ),
+        per_host_concurrency: ck.count(
+            "fetch.per_host_concurrency",
+            f.per_host_concurrency.as_ref(),
+            2,
+            64,
+        ),
+        backoff_max: ck.duration(
+            "fetch.backoff_max",
+            f.backoff_max.as_ref(),
+            Duration::from_secs(3600),
+        ),
+        jitter,
+    }
+}
+
+fn secret(
+    ck: &mut Checker<'_>,
+    field: &str,
+    raw: &Spanned<RawSecret>,
+) -> Option<super::secret::Secret> {
+    let reference = match (&raw.get_ref().env, &raw.get_ref().file) {
+        (Some(env), None) => SecretRef::Env(env.clone()),
+        (None, Some(file)) => SecretRef::File(ck.path(file)),
+        _ => {
+            ck.error(raw.span(), field, "give exactly one of `env` or `file`");
+            return None;
+        }
+    };
+    reference
+        .resolve()
+        .map_err(|e| ck.error(raw.span(), field, e))
+        .ok()
+}
+
+fn first_fetch(
+    ck: &mut Checker<'_>,
+    field: &str,
+    value: Option<&Spanned<String>>,
+    default: bool,
+) -> bool {
+    match value.map(|v| (v, v.get_ref().as_str())) {
+        None => default,
+        Some((_, "mark-seen")) => false,
+        Some((_, "emit")) => true,
+        Some((v, other)) => {
+            ck.error(
+                v.span(),
+                field,
+                format!("{other:?} is not one of \"mark-seen\", \"emit\""),
+            );
+            default
+        }
+    }
+}
+
+fn source(
+    ck: &mut Checker<'_>,
+    index: usize,
+    s: &RawSource,
+    default_interval: Duration,
+    default_emit: bool,
+    seen: &mut HashSet<String>,
+) -> Option<SourceConfig> {
+    let at = |field: &str| format!("sources[{index}].{field}");
+    let id = s.id.get_ref().clone();
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        ck.error(
+            s.id.span(),
+            at("id"),
+            format!("{id:?} must be non-empty ASCII letters, digits, '-', '_' or '.'"),
+        );
+    } else if !seen.insert(id.clone()) {
+        ck.error(s.id.span(), at("id"), format!("duplicate source id {id:?}"));
+    }
+    let interval = ck.duration(&at("interval"), s.interval.as_ref(), default_interval);
+    let first_fetch_emits =
+        first_fetch(ck, &at("first_fetch"), s.first_fetch.as_ref(), default_emit);
+    let lang = s.lang.as_ref().map(|l| l.get_ref().to_ascii_lowercase());
+    let kind = source_kind(ck, index, s)?;
+    Some(SourceConfig {
+        id,
+        kind,
+        interval,
+        tags: s.tags.clone(),
+        lang,
+        first_fetch_emits,
+    })
+}
+
+fn source_kind(ck: &mut Checker<'_>, index: usize, s: &RawSource) -> Option<SourceKind> {
+    let at = |field: &str| format!("sources[{index}].{field}");
+    let kind = s.kind.get_ref().as_str();
+    let needs_url = matches!(kind, "feed" | "html");
+    let url = match (&s.url, needs_url) {
+        (Some(u), true) => match Url::parse(u.get_ref()) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => Some(url),
+            _ => {
+                ck.error(
+                    u.span(),
+                    at("url"),
+                    format!("{:?} is not an http(s) URL", u.get_ref()),
+                );
+                None
+            }
+        },
+        (None, true) => {
+            ck.error(
+                s.kind.span(),
+                at("url"),
+                format!("a {kind:?} source needs a `url`"),
+            );
+            None
+        }
+        (Some(u), false) => {
+            ck.error(
+                u.span(),
+                at("url"),
+                format!("a {kind:?} source takes a `path`, not a `url`"),
+            );
+            None
+        }
+        (None, false) => None,
+    };
+    if let (true, Some(sel)) = (kind != "html", &s.selectors) {
+        ck.error(
+            sel.span(),
+            at("selectors"),
+            "only `html` sources take selectors",
+        );
+    }
+    match kind {
+        "feed" => url.map(|url| SourceKind::Feed { url }),
+        "html" => {
+            let Some(sel) = &s.selectors else {
+                ck.error(
+                    s.kind.span(),
+                    at("selectors"),
+                    "an \"html\" source needs `selectors` (at least `item`)",
+                );
+                return None;
+            };
+            let spec = HtmlSpec::compile(sel.get_ref())
+                .map_err(|e| ck.error(sel.span(), at("selectors"), e))
+                .ok()?;
+            url.map(|url| SourceKind::Html {
+                url,
+                selectors: sel.get_ref().clone(),
+                spec,
+            })
+        }
+        "file" | "dir" => {
+            let Some(p) = &s.path else {
+                ck.error(
+                    s.kind.span(),
+                    at("path"),
+                    format!("a {kind:?} source needs a `path`"),
+                );
+                return None;
+            };
+            let path = ck.path(p.get_ref());
+            Some(if kind == "file" {
+                SourceKind::File { path }
+            } else {
+                SourceKind::Dir { path }
+            })
+        }
+        other => {
+            ck.error(
+                s.kind.span(),
+                at("kind"),
+                format!("{other:?} is not one of \"feed\", \"html\", \"file\", \"dir\""),
+            );
+            None
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+/// Names the key at a byte offset as a dotted path (`sources[3].interval`),
+/// for errors that TOML deserialisation reports with a span only.
+fn field_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let mut table = String::new();
+    let mut counts: std::collections::HashMap<String, usize> = Default::default();
+    let mut key = String::new();
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if pos > offset {
+            break;
+        }
+        if let Some(name) = trimmed
+            .strip_prefix("[[")
+            .and_then(|r| r.split("]]").next())
+        {
+            let name = name.trim().to_owned();
+            let n = counts
+                .entry(name.clone())
+                .and_modify(|n| *n += 1)
+                .or_insert(0);
+            table = format!("{name}[{n}]");
+            key.clear();
+        } else if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            table = name.trim().to_owned();
+            key.clear();
+        } else if let Some((k, _)) = trimmed.split_once('=') {
+            key = k.trim().trim_matches('"').to_owned();
+        }
+        pos += line.len();
+    }
+    match (table.is_empty(), key.is_empty()) {
+        (_, true) => table,
+        (true, false) => key,
+        (false, false) => format!("{table}.{key}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        match validate(Path::new("tocsin.toml"), text) {
+            Ok(_) => vec![],
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn bad_duration_names_file_line_column_and_field() {
+        let text = "[[sources]]\nid = \"a\"\nkind = \"feed\"\nurl = \"https://a.org/rss\"\n\n[[sources]]\nid = \"b\"\nkind = \"feed\"\nurl = \"https://b.org/rss\"\ninterval = \"every five minutes\"\n";
+        assert_eq!(
+            errors(text),
+            vec![
+                "tocsin.toml:10:12: sources[1].interval: \"every five minutes\" is not a duration (try \"5m\", \"30s\" or \"1h30m\")"
+            ]
+        );
+    }
+
+    #[test]
+    fn all_errors_at_once() {
+        let text = "[[sources]]\nid = \"a\"\nkind = \"rss\"\n[[sources]]\nid = \"a\"\nkind = \"html\"\nurl = \"ftp://x\"\n";
+        let errs = errors(text);
+        assert_eq!(errs.len(), 4, "{errs:#?}");
+        assert!(errs[0].contains("sources[0].kind: \"rss\" is not one of"));
+        assert!(errs[1].contains("sources[1].id: duplicate source id \"a\""));
+        assert!(errs[2].contains("sources[1].url: \"ftp://x\" is not an http(s) URL"));
+        assert!(errs[3].contains("sources[1].selectors: an \"html\" source needs `selectors`"));
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let errs = errors("[fetch]\ntimeout = \"10s\"\nuser_agnet = \"x\"\n");
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0].starts_with("tocsin.toml:3:1: fetch.user_agnet: unknown field `user_agnet`"),
+            "{}",
+            errs[0]
+        );
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let cfg = validate(
+            Path::new("/etc/tocsin/tocsin.toml"),
+            "[[sources]]\nid = \"x\"\nkind = \"dir\"\npath = \"spool\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.sources[0].interval, DEFAULT_INTERVAL);
+        assert_eq!(cfg.fetch.max_body, 10 * 1024 * 1024);
+        assert!(!cfg.sources[0].first_fetch_emits);
+        assert!(
+            matches!(&cfg.sources[0].kind, SourceKind::Dir { path } if path == Path::new("/etc/tocsin/spool"))
+        );
+    }
+}

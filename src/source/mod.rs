@@ -1,0 +1,13 @@
+//! Stage 1, IO: sources, the scheduler, fetching and source health.
+//!
+//! `schedule` decides *when* each source is polled, `poll` does one poll
+//! (via `fetch` for HTTP or `local` for files), and `health` judges from
+//! stored state whether each source is working, failing or silent.
+
+pub mod fetch;
+pub mod health;
+pub mod local;
+pub mod poll;
+pub mod schedule;
+
+pub use poll::{PollError, PollOk, PollReport, Poller};
