@@ -359,6 +359,7 @@ fn build_program(
         exprs: Vec::new(),
         always: Vec::new(),
         context_gates: Vec::new(),
+        regex_wakes: false,
     };
     p.context_gates = (0..p.contexts.len() as u32)
         .map(|c| {
@@ -388,5 +389,6 @@ fn build_program(
             }
         }
     }
+    p.regex_wakes = p.by_regex.iter().any(|rules| !rules.is_empty());
     p
 }

@@ -36,6 +36,8 @@ struct Scan<'a> {
     /// Context results by `context * 4 + mask`: 0 unknown, 1 false, 2 true.
     /// Many rules share a context, so each is evaluated once per item.
     contexts: &'a [Cell<u8>],
+    /// Regex results by `regex * 2 + field`, as for `contexts`.
+    regex_memo: &'a [Cell<u8>],
 }
 
 impl Scan<'_> {
@@ -57,6 +59,7 @@ struct Scratch {
     seen: Vec<u64>,
     rules: Vec<u64>,
     contexts: Vec<Cell<u8>>,
+    regexes: Vec<Cell<u8>>,
 }
 
 thread_local! {
@@ -96,9 +99,13 @@ impl Program {
                     ac.collect_hits(text, f as u8, &mut sc.hits);
                 }
             }
+            // The set runs up front only if some rule can only be woken by a
+            // regex; otherwise regexes run lazily, for woken rules only.
             let regex = match &self.regex_set {
-                Some(set) => [Some(set.matches(title)), Some(set.matches(summary))],
-                None => [None, None],
+                Some(set) if self.regex_wakes => {
+                    [Some(set.matches(title)), Some(set.matches(summary))]
+                }
+                _ => [None, None],
             };
             if sc.hits.is_empty()
                 && self.always.is_empty()
@@ -113,12 +120,15 @@ impl Program {
             }
             sc.contexts.clear();
             sc.contexts.resize(self.contexts.len() * 4, Cell::new(0));
+            sc.regexes.clear();
+            sc.regexes.resize(self.regexes.len() * 2, Cell::new(0));
             let scan = Scan {
                 texts: [title, summary],
                 hits: &sc.hits,
                 regex,
                 seen: &sc.seen,
                 contexts: &sc.contexts,
+                regex_memo: &sc.regexes,
             };
             let out = self.eval_woken(&mut sc.rules, &scan);
             for h in &sc.hits {
@@ -175,11 +185,7 @@ impl Program {
             Expr::Any(v) => v.iter().any(|c| self.eval(c, mask, s)),
             Expr::All(v) => v.iter().all(|c| self.eval(c, mask, s)),
             Expr::None(v) => !v.iter().any(|c| self.eval(c, mask, s)),
-            Expr::Regex(r) => fields(mask).any(|f| {
-                s.regex[f as usize]
-                    .as_ref()
-                    .is_some_and(|m| m.matched(*r as usize))
-            }),
+            Expr::Regex(r) => fields(mask).any(|f| self.regex_in(*r, f, s)),
             Expr::Context(c) => self.context_in(*c, mask, s),
             Expr::Title(inner) => self.eval(inner, mask & TITLE, s),
             Expr::Gate(bits, inner) => s.any_seen(bits) && self.eval(inner, mask, s),
@@ -237,6 +243,20 @@ impl Program {
                 && self.contexts[c as usize]
                     .iter()
                     .any(|t| self.term_in(*t, mask, s));
+            memo.set(1 + found as u8);
+        }
+        memo.get() == 2
+    }
+
+    /// Whether regex `r` matches field `f`: from the up-front set if it ran,
+    /// else computed once per item.
+    fn regex_in(&self, r: u32, f: u8, s: &Scan) -> bool {
+        if let Some(m) = &s.regex[f as usize] {
+            return m.matched(r as usize);
+        }
+        let memo = &s.regex_memo[r as usize * 2 + f as usize];
+        if memo.get() == 0 {
+            let found = self.regexes[r as usize].is_match(s.texts[f as usize]);
             memo.set(1 + found as u8);
         }
         memo.get() == 2

@@ -75,6 +75,9 @@ pub struct Program {
     pub by_word: Vec<Vec<u32>>,
     /// Rules to wake when a regex matches, by regex id.
     pub by_regex: Vec<Vec<u32>>,
+    /// True when some rule can only be woken by a regex, so the regex set
+    /// must run on every item.
+    pub regex_wakes: bool,
     /// Rules that can match without any hit (e.g. a bare `none`).
     pub always: Vec<u32>,
     /// Per context group, the words it cannot match without (see `Gate`).
@@ -115,10 +118,12 @@ impl Program {
                 Some(keys)
             }
             // Any one child's cues are necessary; the smallest set wakes least.
+            // Prefer a child that needs no regex: words are found by the
+            // automaton pass anyway, regexes cost a pass each.
             Expr::All(children) => children
                 .iter()
                 .filter_map(|c| self.trigger(c))
-                .min_by_key(Vec::len),
+                .min_by_key(|keys| (keys.iter().any(|k| matches!(k, Key::Regex(_))), keys.len())),
         }
     }
 

@@ -398,3 +398,14 @@ fn long_any_lists_behind_a_gate_behave_the_same() {
     assert!(hits(&s, "рейды police"));
     assert!(!hits(&s, "police"));
 }
+
+#[test]
+fn regexes_run_lazily_unless_a_rule_needs_them_to_wake() {
+    let s = rule(r#"{ all = ["flight", { any = ["azal", { regex = "\\bj2[-\\s]?8243\\b" }] }] }"#);
+    assert!(!s.program.regex_wakes);
+    assert!(hits(&s, "flight J2-8243"));
+    assert!(!hits(&s, "J2-8243"));
+    let s = rule(r#"{ regex = "\\bj2[-\\s]?8243\\b" }"#);
+    assert!(s.program.regex_wakes);
+    assert!(hits(&s, "J2 8243"));
+}
