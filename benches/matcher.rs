@@ -140,6 +140,19 @@ fn bench(c: &mut Criterion) {
                 .sum::<usize>()
         })
     });
+    let matched: Vec<&Item> = items
+        .iter()
+        .filter(|i| !set.match_item(i).is_empty())
+        .collect();
+    group.throughput(Throughput::Elements(matched.len() as u64));
+    group.bench_function("match_item_matched_only", |b| {
+        b.iter(|| {
+            matched
+                .iter()
+                .map(|i| set.match_item(black_box(i)).len())
+                .sum::<usize>()
+        })
+    });
     group.finish();
 }
 

@@ -358,16 +358,11 @@ fn build_program(
         regex_set,
         exprs: Vec::new(),
         always: Vec::new(),
-        context_gates: Vec::new(),
+        context_index: Vec::new(),
         regex_wakes: false,
     };
-    p.context_gates = (0..p.contexts.len() as u32)
-        .map(|c| {
-            let keys = p
-                .trigger(&super::program::Expr::Context(c))
-                .unwrap_or_default();
-            p.word_bits(&keys).expect("contexts hold terms only")
-        })
+    p.context_index = (0..p.contexts.len())
+        .map(|c| p.term_list(&p.contexts[c]))
         .collect();
     p.exprs = exprs
         .into_iter()

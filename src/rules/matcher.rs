@@ -222,9 +222,12 @@ impl Program {
                     }
                 }
             }
-            Expr::Context(c) => self.contexts[*c as usize]
-                .iter()
-                .for_each(|t| self.term_spans(*t, mask, s, out)),
+            Expr::Context(c) => {
+                self.context_index[*c as usize].any_candidate(s.seen, |t| {
+                    self.term_spans(t, mask, s, out);
+                    false
+                });
+            }
             Expr::Title(inner) => self.collect(inner, mask & TITLE, s, out),
             Expr::Gate(_, inner) => self.collect(inner, mask, s, out),
             Expr::Near { terms, .. } => {
@@ -239,10 +242,8 @@ impl Program {
     fn context_in(&self, c: u32, mask: u8, s: &Scan) -> bool {
         let memo = &s.contexts[c as usize * 4 + mask as usize];
         if memo.get() == 0 {
-            let found = s.any_seen(&self.context_gates[c as usize])
-                && self.contexts[c as usize]
-                    .iter()
-                    .any(|t| self.term_in(*t, mask, s));
+            let found =
+                self.context_index[c as usize].any_candidate(s.seen, |t| self.term_in(t, mask, s));
             memo.set(1 + found as u8);
         }
         memo.get() == 2

@@ -80,8 +80,40 @@ pub struct Program {
     pub regex_wakes: bool,
     /// Rules that can match without any hit (e.g. a bare `none`).
     pub always: Vec<u32>,
-    /// Per context group, the words it cannot match without (see `Gate`).
-    pub context_gates: Vec<Box<[u64]>>,
+    /// Per context group, its terms indexed by the word each needs.
+    pub context_index: Vec<TermList>,
+}
+
+/// A long list of terms (a context group) indexed by the word each term
+/// cannot match without, so that an item's few hit words select the few
+/// terms worth checking instead of testing hundreds of terms one by one.
+#[derive(Debug)]
+pub struct TermList {
+    /// Bitset of the key words.
+    bits: Box<[u64]>,
+    /// (key word, term), sorted.
+    by_word: Vec<(u32, u32)>,
+}
+
+impl TermList {
+    /// Calls `f` for each term whose key word is in `seen`, until it returns
+    /// true; returns whether it did.
+    pub fn any_candidate(&self, seen: &[u64], mut f: impl FnMut(u32) -> bool) -> bool {
+        for (i, (a, b)) in self.bits.iter().zip(seen).enumerate() {
+            let mut m = a & b;
+            while m != 0 {
+                let w = i as u32 * 64 + m.trailing_zeros();
+                m &= m - 1;
+                let from = self.by_word.partition_point(|&(k, _)| k < w);
+                for &(_, t) in self.by_word[from..].iter().take_while(|&&(k, _)| k == w) {
+                    if f(t) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
 }
 
 /// A cue whose presence is necessary for an expression to be true.
@@ -125,6 +157,21 @@ impl Program {
                 .filter_map(|c| self.trigger(c))
                 .min_by_key(|keys| (keys.iter().any(|k| matches!(k, Key::Regex(_))), keys.len())),
         }
+    }
+
+    /// Indexes `terms` by their key words.
+    pub fn term_list(&self, terms: &[u32]) -> TermList {
+        let mut by_word: Vec<(u32, u32)> = terms
+            .iter()
+            .map(|&t| match self.term_key(t) {
+                Key::Word(w) => (w, t),
+                Key::Regex(_) => unreachable!("a term's key is a word"),
+            })
+            .collect();
+        by_word.sort_unstable();
+        let keys: Vec<Key> = by_word.iter().map(|&(w, _)| Key::Word(w)).collect();
+        let bits = self.word_bits(&keys).expect("only words");
+        TermList { bits, by_word }
     }
 
     /// Bitset of the words in `keys`, or `None` if a key is not a word.
