@@ -409,3 +409,27 @@ fn regexes_run_lazily_unless_a_rule_needs_them_to_wake() {
     assert!(s.program.regex_wakes);
     assert!(hits(&s, "J2 8243"));
 }
+
+#[test]
+fn error_toml_syntax_and_duplicate_indicator() {
+    assert_error(
+        "[[rule]\nid = 1\n",
+        ErrorKind::Syntax,
+        "1:8",
+        "unclosed array table",
+    );
+    let r = "[[indicator]]\nid = \"test\"\ntitle = \"again\"\n";
+    assert_error(
+        r,
+        ErrorKind::DuplicateId,
+        "2:6",
+        "duplicate indicator id `test`",
+    );
+    let r = "[context.azerbaijan]\nterms = [\"x\"]\n";
+    assert_error(
+        r,
+        ErrorKind::DuplicateId,
+        "1:10",
+        "duplicate context group `azerbaijan`",
+    );
+}
