@@ -25,7 +25,10 @@ mkdir -p "$BENCH_DIR"
 echo "== machine: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== rules: $RULES"
 cargo build --release --quiet
-"$TARGET/release/tocsin" test-rules --rules "$RULES" | tail -1
+# A private copy: a shared target directory may be rebuilt by another branch.
+TOCSIN=$BENCH_DIR/tocsin
+cp "$TARGET/release/tocsin" "$TOCSIN"
+"$TOCSIN" test-rules --rules "$RULES" | tail -1
 
 echo "== 1. matcher alone (criterion, one core)"
 TOCSIN_BENCH_RULES=$RULES TOCSIN_BENCH_CORPUS=$SMALL \
@@ -34,10 +37,10 @@ TOCSIN_BENCH_RULES=$RULES TOCSIN_BENCH_CORPUS=$SMALL \
 
 echo "== 2. tocsin replay over $LARGE (best of 3)"
 for _ in 1 2 3; do
-  "$TARGET/release/tocsin" replay --rules "$RULES" "$LARGE" 2>&1 >/dev/null | tail -1
+  "$TOCSIN" replay --rules "$RULES" "$LARGE" 2>&1 >/dev/null | tail -1
 done
 echo "   (one thread:)"
-RAYON_NUM_THREADS=1 "$TARGET/release/tocsin" replay --rules "$RULES" "$LARGE" 2>&1 >/dev/null | tail -1
+RAYON_NUM_THREADS=1 "$TOCSIN" replay --rules "$RULES" "$LARGE" 2>&1 >/dev/null | tail -1
 
 echo "== 3. python feedparser + re over $LARGE"
 python3 bench/replay_feedparser.py --rules "$RULES" "$LARGE" 2>&1 >/dev/null | tail -1
