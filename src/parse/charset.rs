@@ -13,7 +13,12 @@ use std::borrow::Cow;
 pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     let (encoding, bom_len) = match Encoding::for_bom(bytes) {
         Some((enc, len)) => (enc, len),
-        None => (detect(bytes, content_type).unwrap_or(UTF_8), 0),
+        None => (
+            utf16_without_bom(bytes)
+                .or_else(|| detect(bytes, content_type))
+                .unwrap_or(UTF_8),
+            0,
+        ),
     };
     let body = &bytes[bom_len..];
     if encoding == UTF_8 {
@@ -21,6 +26,17 @@ pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     }
     let (text, _) = encoding.decode_without_bom_handling(body);
     Cow::Owned(rewrite_xml_declaration(&text))
+}
+
+/// XML's autodetection of UTF-16 without a byte-order mark: `<?` encoded
+/// as 16-bit units (XML 1.0 appendix F). Such a document must be decoded
+/// here; handed on as bytes it would crash or confuse the XML reader.
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
+    match bytes.get(..4)? {
+        [0, b'<', 0, b'?'] => Some(encoding_rs::UTF_16BE),
+        [b'<', 0, b'?', 0] => Some(encoding_rs::UTF_16LE),
+        _ => None,
+    }
 }
 
 /// Names the charset a document declares, without decoding it.
@@ -115,6 +131,18 @@ mod tests {
         let (bytes, _, _) = encoding_rs::KOI8_R.encode("Баку");
         let text = decode(&bytes, Some("text/xml; charset=\"KOI8-R\""));
         assert_eq!(text, "Баку");
+    }
+
+    #[test]
+    fn utf16_without_bom_is_detected() {
+        let doc: Vec<u8> = "<?xml version=\"1.0\" encoding=\"utf-16\"?><t>Бакı</t>"
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect();
+        assert_eq!(
+            decode(&doc, None),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><t>Бакı</t>"
+        );
     }
 
     #[test]

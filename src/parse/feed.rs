@@ -15,9 +15,18 @@ pub fn parse(bytes: &[u8], ctx: &SourceCtx, now: DateTime<Utc>) -> Result<Vec<It
         // would be wasted work on every summary.
         .sanitize_content(false)
         .build();
-    let feed = parser
-        .parse(bytes)
-        .map_err(|e| ParseError::Feed(e.to_string()))?;
+    // feed-rs and quick-xml have panicked on hostile input before; a panic
+    // in a third-party parser must fail this document, not the poller.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+        .map_err(|_| ParseError::Feed("the feed parser panicked on this document".into()))?;
+    let mut feed = parsed.map_err(|e| ParseError::Feed(e.to_string()))?;
+    if feed.entries.is_empty()
+        && let Some(plain) = without_userland_namespace(bytes)
+        && let Ok(Ok(retry)) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(&plain[..])))
+    {
+        feed = retry;
+    }
     let feed_lang = feed.language.as_deref();
     let items = feed
         .entries
@@ -49,6 +58,21 @@ pub fn parse(bytes: &[u8], ctx: &SourceCtx, now: DateTime<Utc>) -> Result<Vec<It
     Ok(items)
 }
 
+/// Some RSS 2.0 feeds put every element in UserLand's default namespace
+/// (`<rss xmlns="http://backend.userland.com/rss2">`), which namespace-aware
+/// parsers do not recognise as RSS, so they find no items. Dropping that
+/// one declaration turns such a feed back into plain RSS 2.0.
+fn without_userland_namespace(bytes: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    for scheme in ["http", "https"] {
+        let decl = format!(" xmlns=\"{scheme}://backend.userland.com/rss2\"");
+        if text.contains(&decl) {
+            return Some(text.replacen(&decl, "", 1).into_bytes());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +97,13 @@ mod tests {
         assert!(a[0].id.starts_with("sha256:"));
         assert_eq!(a[0].summary, "Two & three");
         assert!(!a[0].dated);
+    }
+
+    #[test]
+    fn rss_in_userland_default_namespace_has_items() {
+        let xml = br#"<rss version="2.0" xmlns="https://backend.userland.com/rss2"><channel><title>x</title>
+            <item><title>One</title><guid>1</guid></item></channel></rss>"#;
+        assert_eq!(parse(xml, &ctx(), Utc::now()).unwrap().len(), 1);
     }
 
     #[test]

@@ -1,1 +1,8 @@
+//! The one integration-test binary: modules by feature, fixtures on disk,
+//! servers on 127.0.0.1 started by the tests themselves.
 
+mod backoff;
+mod cli;
+mod parse_suites;
+mod polling;
+mod support;

@@ -1,0 +1,233 @@
+//! Test support: a fixture HTTP server on 127.0.0.1 and a runner for the
+//! real `tocsin` binary with a config in a temporary directory.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the server answers on one path.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+    /// When set, `If-None-Match: <etag>` gets a 304.
+    pub etag: Option<String>,
+    pub delay: Duration,
+}
+
+impl Route {
+    pub fn ok(body: impl Into<Vec<u8>>, content_type: &str) -> Route {
+        Route {
+            status: 200,
+            body: body.into(),
+            headers: vec![("content-type".into(), content_type.into())],
+            etag: None,
+            delay: Duration::ZERO,
+        }
+    }
+
+    pub fn status(status: u16) -> Route {
+        Route {
+            status,
+            ..Route::ok("", "text/plain")
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Route {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn etag(mut self, etag: &str) -> Route {
+        self.etag = Some(etag.into());
+        self.header("etag", etag)
+    }
+}
+
+/// A request the server saw: path and the headers tests care about.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+}
+
+#[derive(Default)]
+struct Shared {
+    routes: HashMap<String, Route>,
+    seen: Vec<Seen>,
+}
+
+/// A fixture server running on its own thread and runtime.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let state = shared.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(listener.local_addr().unwrap()).unwrap();
+                let app = axum::Router::new().fallback(handle).with_state(state);
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        let addr = rx.recv().unwrap();
+        TestServer { addr, shared }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn route(&self, path: &str, route: Route) {
+        self.shared
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.into(), route);
+    }
+
+    pub fn seen(&self, path: &str) -> Vec<Seen> {
+        self.shared
+            .lock()
+            .unwrap()
+            .seen
+            .iter()
+            .filter(|s| s.path == path)
+            .cloned()
+            .collect()
+    }
+}
+
+async fn handle(State(shared): State<Arc<Mutex<Shared>>>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect::<HashMap<_, _>>();
+    let route = {
+        let mut shared = shared.lock().unwrap();
+        shared.seen.push(Seen {
+            path: path.clone(),
+            headers: headers.clone(),
+        });
+        shared.routes.get(&path).cloned()
+    };
+    let Some(route) = route else {
+        return Response::builder().status(404).body(Body::empty()).unwrap();
+    };
+    tokio::time::sleep(route.delay).await;
+    if route.etag.is_some() && headers.get("if-none-match") == route.etag.as_ref() {
+        return Response::builder().status(304).body(Body::empty()).unwrap();
+    }
+    let mut response = Response::new(Body::from(route.body));
+    *response.status_mut() = StatusCode::from_u16(route.status).unwrap();
+    for (name, value) in route.headers {
+        response.headers_mut().insert(
+            HeaderName::try_from(name).unwrap(),
+            HeaderValue::try_from(value).unwrap(),
+        );
+    }
+    response
+}
+
+/// A fixture file from tests/fixtures.
+pub fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(path)).unwrap_or_else(|e| panic!("fixture {path}: {e}"))
+}
+
+pub fn fixture_path(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+}
+
+/// A config file and state directory in a temporary directory.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// Writes `tocsin.toml` with the given source tables (and any extra
+    /// top-level keys before them).
+    pub fn new(body: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { dir };
+        env.write_config(body);
+        env
+    }
+
+    pub fn write_config(&self, body: &str) {
+        let text = format!("state_dir = \"state\"\n{body}");
+        std::fs::write(self.config(), text).unwrap();
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("tocsin.toml")
+    }
+
+    /// Runs `tocsin <args> --config <config>`.
+    pub fn tocsin(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
+    /// Runs `tocsin once` and returns the printed items as JSON values.
+    pub fn once(&self) -> (Vec<serde_json::Value>, String) {
+        let out = self.tocsin(&["once"]);
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let items = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        (items, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// A feed source table for config.
+pub fn feed_source(id: &str, url: &str, extra: &str) -> String {
+    format!("[[sources]]\nid = \"{id}\"\nkind = \"feed\"\nurl = \"{url}\"\n{extra}\n")
+}
+
+/// A minimal RSS 2.0 feed with the given (guid, title) items.
+pub fn rss(items: &[(&str, &str)]) -> String {
+    let mut xml =
+        String::from("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>");
+    for (guid, title) in items {
+        xml.push_str(&format!(
+            "<item><guid>{guid}</guid><title>{title}</title><pubDate>Mon, 30 Jun 2025 10:00:00 GMT</pubDate></item>"
+        ));
+    }
+    xml.push_str("</channel></rss>");
+    xml
+}
+
+pub fn titles(items: &[serde_json::Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| i["title"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
