@@ -1,8 +1,9 @@
 //! Runs a [`Program`] over folded text.
 //!
-//! One overlapping pass of the Aho-Corasick automaton over the title and the
-//! summary finds every word hit; hits that do not start at a word boundary are
-//! dropped at once. Only the rules indexed under a hit word (or a matching
+//! One pass of the Aho-Corasick automaton over the title and the summary
+//! (see `scan`) finds every word of every term that starts at a word
+//! boundary. Phrases are hits at consecutive word positions; only the rules
+//! indexed under a hit word (or, for rules that need one to wake, a matching
 //! regex) are evaluated, so text with no hits costs one automaton pass no
 //! matter how many rules there are.
 
