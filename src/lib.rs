@@ -8,5 +8,6 @@ pub mod cli;
 pub mod config;
 pub mod model;
 pub mod parse;
+pub mod rules;
 pub mod source;
 pub mod store;

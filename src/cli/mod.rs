@@ -1,6 +1,9 @@
 //! The command line: parse arguments, dispatch to a command.
 
 mod daemon;
+pub mod eval;
+pub mod replay;
+pub mod test_rules;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -33,6 +36,12 @@ pub enum Command {
     Once(OnceArgs),
     /// Show the health of every configured source.
     Sources(SourcesArgs),
+    /// Validate rule files and run every rule's examples.
+    TestRules(test_rules::TestRulesArgs),
+    /// Score the rules against a labelled set (precision, recall, F1).
+    Eval(eval::EvalArgs),
+    /// Match feed files offline and print matched items as JSON Lines.
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,5 +77,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => daemon::check(&args.config),
         Command::Once(args) => daemon::once(&args.config.config, args.emit_first),
         Command::Sources(args) => daemon::sources(&args.config.config, args.json),
+        Command::TestRules(args) => test_rules::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Replay(args) => replay::run(args),
     }
 }

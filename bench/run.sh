@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the three rule-engine benchmarks with one command:
+#   1. criterion: the matcher alone (benches/matcher.rs) over gen_feeds --feeds 50 --items 40
+#   2. `tocsin replay` (release) over gen_feeds --feeds 500 --items 40
+#   3. bench/replay_feedparser.py (feedparser + re) over the same corpus
+#
+#   bench/run.sh [RULES_DIR]      (default: rules/, e.g. /work/main/rules)
+#
+# Needs python3 with feedparser (`pip install feedparser`). Corpora go to
+# $BENCH_DIR (default: ${CARGO_TARGET_DIR:-target}/bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RULES=${1:-rules}
+GEN=${GEN_FEEDS:-/work/shared/bench/gen_feeds.py}
+TARGET=${CARGO_TARGET_DIR:-target}
+BENCH_DIR=${BENCH_DIR:-$TARGET/bench}
+SMALL=$BENCH_DIR/feeds-50x40
+LARGE=$BENCH_DIR/feeds-500x40
+mkdir -p "$BENCH_DIR"
+[ -f "$SMALL/manifest.json" ] || python3 "$GEN" "$SMALL" --feeds 50 --items 40
+[ -f "$LARGE/manifest.json" ] || python3 "$GEN" "$LARGE" --feeds 500 --items 40
+# Each corpus directory also holds manifest.json, which both replays report
+# as "not a feed" and skip (one line on stderr); the summary is the last line.
+
+echo "== machine: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== rules: $RULES"
+cargo build --release --quiet
+# A private copy: a shared target directory may be rebuilt by another branch.
+TOCSIN=$BENCH_DIR/tocsin
+cp "$TARGET/release/tocsin" "$TOCSIN"
+"$TOCSIN" test-rules --rules "$RULES" | tail -1
+
+echo "== 1. matcher alone (criterion, one core)"
+TOCSIN_BENCH_RULES=$RULES TOCSIN_BENCH_CORPUS=$SMALL \
+  cargo bench --quiet --bench matcher -- --warm-up-time 2 --measurement-time 5 2>&1 |
+  grep -E 'rules,|^matcher|time:|thrpt:' | grep -v '%'
+
+echo "== 2. tocsin replay over $LARGE (best of 3)"
+for _ in 1 2 3; do
+  "$TOCSIN" replay --rules "$RULES" "$LARGE" 2>&1 >/dev/null | tail -1
+done
+echo "   (one thread:)"
+RAYON_NUM_THREADS=1 "$TOCSIN" replay --rules "$RULES" "$LARGE" 2>&1 >/dev/null | tail -1
+
+echo "== 3. python feedparser + re over $LARGE"
+python3 bench/replay_feedparser.py --rules "$RULES" "$LARGE" 2>&1 >/dev/null | tail -1

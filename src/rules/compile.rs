@@ -1,0 +1,389 @@
+//! Validation and compilation: raw rule files become a [`Program`] plus rule
+//! and indicator metadata, or a list of every problem found.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use regex::{Regex, RegexSet};
+use toml::Spanned;
+
+use super::error::{ErrorKind, RuleError, Source};
+use super::exprs::ExprCompiler;
+use super::program::{Program, SUMMARY, TITLE, Term, TermWord};
+use super::raw::{RawContext, RawFile, RawRule};
+use super::term::{TermError, parse_term};
+use super::{Indicator, Mode, Rule, Scope};
+use crate::model::Severity;
+
+/// Output of a successful compilation.
+pub struct Compiled {
+    pub indicators: Vec<Indicator>,
+    pub rules: Vec<Rule>,
+    pub context_names: Vec<String>,
+    pub program: Program,
+}
+
+/// Shared state while compiling: interned words, terms and regexes, and the
+/// errors found so far.
+pub struct Compiler<'a> {
+    pub files: &'a [(PathBuf, String)],
+    pub errors: Vec<RuleError>,
+    words: HashMap<String, u32>,
+    pub word_texts: Vec<String>,
+    term_ids: HashMap<String, u32>,
+    pub terms: Vec<Term>,
+    regex_ids: HashMap<String, u32>,
+    pub regexes: Vec<Regex>,
+    pub context_ids: HashMap<String, u32>,
+}
+
+impl<'a> Compiler<'a> {
+    fn new(files: &'a [(PathBuf, String)]) -> Self {
+        Compiler {
+            files,
+            errors: Vec::new(),
+            words: HashMap::new(),
+            word_texts: Vec::new(),
+            term_ids: HashMap::new(),
+            terms: Vec::new(),
+            regex_ids: HashMap::new(),
+            regexes: Vec::new(),
+            context_ids: HashMap::new(),
+        }
+    }
+
+    /// Records an error at `span` of file `file`.
+    pub fn err(&mut self, file: usize, span: Range<usize>, kind: ErrorKind, message: String) {
+        let (path, text) = &self.files[file];
+        let e = Source { path, text }.error(span, kind, message);
+        self.errors.push(e);
+    }
+
+    /// Interns a term; reports and returns `None` when it is invalid.
+    pub fn term(&mut self, file: usize, raw: &Spanned<String>) -> Option<u32> {
+        let spec = match parse_term(raw.get_ref()) {
+            Ok(spec) => spec,
+            Err(e) => {
+                let (kind, msg) = match e {
+                    TermError::Empty => (
+                        ErrorKind::EmptyExpression,
+                        format!("term `{}` folds to nothing", raw.get_ref()),
+                    ),
+                    TermError::BadWildcard => (
+                        ErrorKind::BadWildcard,
+                        format!(
+                            "`*` is only allowed at the end of a word, in term `{}`",
+                            raw.get_ref()
+                        ),
+                    ),
+                    TermError::ShortStem(stem) => (
+                        ErrorKind::ShortStem,
+                        format!(
+                            "wildcard stem `{stem}` in term `{}` is shorter than 3 characters",
+                            raw.get_ref()
+                        ),
+                    ),
+                };
+                self.err(file, raw.span(), kind, msg);
+                return None;
+            }
+        };
+        if let Some(&id) = self.term_ids.get(&spec.key) {
+            return Some(id);
+        }
+        let words = spec
+            .words
+            .iter()
+            .map(|w| TermWord {
+                pat: self.word(&w.text),
+                prefix: w.prefix,
+            })
+            .collect();
+        let id = self.terms.len() as u32;
+        self.terms.push(Term {
+            words,
+            gaps: spec.gaps,
+        });
+        self.term_ids.insert(spec.key, id);
+        Some(id)
+    }
+
+    fn word(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.words.get(text) {
+            return id;
+        }
+        let id = self.word_texts.len() as u32;
+        self.word_texts.push(text.to_owned());
+        self.words.insert(text.to_owned(), id);
+        id
+    }
+
+    /// Compiles and interns a regex; reports and returns `None` when invalid.
+    pub fn regex(&mut self, file: usize, raw: &Spanned<String>) -> Option<u32> {
+        if let Some(&id) = self.regex_ids.get(raw.get_ref()) {
+            return Some(id);
+        }
+        match Regex::new(raw.get_ref()) {
+            Ok(re) => {
+                let id = self.regexes.len() as u32;
+                self.regexes.push(re);
+                self.regex_ids.insert(raw.get_ref().clone(), id);
+                Some(id)
+            }
+            Err(e) => {
+                // The regex crate's message is multi-line with a caret
+                // diagram; its last line is the reason.
+                let last = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .to_lowercase();
+                let reason = last.strip_prefix("error: ").unwrap_or(&last).to_owned();
+                let msg = format!("invalid regex `{}`: {reason}", raw.get_ref());
+                self.err(file, raw.span(), ErrorKind::InvalidRegex, msg);
+                None
+            }
+        }
+    }
+}
+
+/// Parses and compiles all files; returns every error found.
+pub fn compile(files: &[(PathBuf, String)]) -> Result<Compiled, Vec<RuleError>> {
+    let mut c = Compiler::new(files);
+    let raws = parse_files(&mut c);
+    let indicators = collect_indicators(&mut c, &raws);
+    let contexts = collect_contexts(&mut c, &raws);
+    let context_names: Vec<String> = contexts.iter().map(|x| x.0.clone()).collect();
+    let flat = super::contexts::flatten(&mut c, &contexts);
+    let mut rules = Vec::new();
+    let mut exprs = Vec::new();
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    for (file, raw) in raws.iter().enumerate() {
+        let Some(raw) = raw else { continue };
+        for r in &raw.rule {
+            if seen.insert(r.id.get_ref().clone(), ()).is_some() {
+                let msg = format!("duplicate rule id `{}`", r.id.get_ref());
+                c.err(file, r.id.span(), ErrorKind::DuplicateId, msg);
+            }
+            if let Some((rule, expr)) = compile_rule(&mut c, file, r, &indicators) {
+                rules.push(rule);
+                exprs.push(expr);
+            }
+        }
+    }
+    if !c.errors.is_empty() {
+        return Err(c.errors);
+    }
+    let program = build_program(c, flat, exprs);
+    Ok(Compiled {
+        indicators,
+        rules,
+        context_names,
+        program,
+    })
+}
+
+fn parse_files(c: &mut Compiler) -> Vec<Option<RawFile>> {
+    let mut out = Vec::new();
+    for (i, (_, text)) in c.files.iter().enumerate() {
+        match toml::from_str::<RawFile>(text) {
+            Ok(raw) => out.push(Some(raw)),
+            Err(e) => {
+                let span = e.span().unwrap_or(0..0);
+                let msg = e.message().trim().replace('\n', " ");
+                let kind = if msg.starts_with("unknown field") {
+                    ErrorKind::UnknownKey
+                } else {
+                    ErrorKind::Syntax
+                };
+                c.err(i, span, kind, msg);
+                out.push(None);
+            }
+        }
+    }
+    out
+}
+
+fn collect_indicators(c: &mut Compiler, raws: &[Option<RawFile>]) -> Vec<Indicator> {
+    let mut out: Vec<Indicator> = Vec::new();
+    for (file, raw) in raws.iter().enumerate() {
+        for ind in raw.iter().flat_map(|r| &r.indicator) {
+            let id = ind.id.get_ref();
+            if out.iter().any(|o| &o.id == id) {
+                c.err(
+                    file,
+                    ind.id.span(),
+                    ErrorKind::DuplicateId,
+                    format!("duplicate indicator id `{id}`"),
+                );
+                continue;
+            }
+            let mut labels = std::collections::BTreeMap::new();
+            if !ind.cameo.is_empty() {
+                labels.insert("cameo".to_owned(), ind.cameo.clone());
+            }
+            if !ind.acled.is_empty() {
+                labels.insert("acled".to_owned(), ind.acled.clone());
+            }
+            out.push(Indicator {
+                id: id.clone(),
+                title: ind.title.clone(),
+                description: ind.description.clone(),
+                labels,
+            });
+        }
+    }
+    out
+}
+
+/// Context groups in declaration order: (name, file, raw).
+pub type ContextDecl<'r> = (String, usize, &'r Spanned<String>, &'r RawContext);
+
+fn collect_contexts<'r>(c: &mut Compiler, raws: &'r [Option<RawFile>]) -> Vec<ContextDecl<'r>> {
+    let mut out: Vec<ContextDecl> = Vec::new();
+    for (file, raw) in raws.iter().enumerate() {
+        for (name, ctx) in raw.iter().flat_map(|r| &r.context) {
+            if c.context_ids.contains_key(name.get_ref()) {
+                let msg = format!("duplicate context group `{}`", name.get_ref());
+                c.err(file, name.span(), ErrorKind::DuplicateId, msg);
+                continue;
+            }
+            c.context_ids
+                .insert(name.get_ref().clone(), out.len() as u32);
+            out.push((name.get_ref().clone(), file, name, ctx));
+        }
+    }
+    out
+}
+
+fn compile_rule(
+    c: &mut Compiler,
+    file: usize,
+    r: &RawRule,
+    indicators: &[Indicator],
+) -> Option<(Rule, (super::program::Expr, u8))> {
+    let indicator = r.indicator.get_ref();
+    if !indicators.iter().any(|i| &i.id == indicator) {
+        let msg = format!(
+            "unknown indicator `{indicator}` in rule `{}`",
+            r.id.get_ref()
+        );
+        c.err(file, r.indicator.span(), ErrorKind::UnknownIndicator, msg);
+    }
+    let severity = r.severity.get_ref().parse::<Severity>();
+    if let Err(e) = &severity {
+        c.err(file, r.severity.span(), ErrorKind::BadValue, e.to_string());
+    }
+    let mode = choice(
+        c,
+        file,
+        r.mode.as_ref(),
+        "mode",
+        &[("active", Mode::Active), ("shadow", Mode::Shadow)],
+    );
+    let scope = choice(
+        c,
+        file,
+        r.scope.as_ref(),
+        "scope",
+        &[("all", Scope::All), ("title", Scope::Title)],
+    );
+    let expr = ExprCompiler { c, file }.expr(&r.expr);
+    let (severity, mode, scope, expr) = (severity.ok()?, mode?, scope?, expr?);
+    let mask = if scope == Scope::Title {
+        TITLE
+    } else {
+        TITLE | SUMMARY
+    };
+    let rule = Rule {
+        id: r.id.get_ref().clone(),
+        indicator: indicator.clone(),
+        severity,
+        mode,
+        scope,
+        description: r.description.clone(),
+        tags: r.tags.clone(),
+        references: r.references.clone(),
+        file: c.files[file].0.clone(),
+        examples_match: r.examples.matches.clone(),
+        examples_no_match: r.examples.no_match.clone(),
+    };
+    Some((rule, (expr, mask)))
+}
+
+/// Parses an optional enumerated string, defaulting to the first choice.
+fn choice<T: Copy>(
+    c: &mut Compiler,
+    file: usize,
+    raw: Option<&Spanned<String>>,
+    what: &str,
+    choices: &[(&str, T)],
+) -> Option<T> {
+    let Some(raw) = raw else {
+        return Some(choices[0].1);
+    };
+    if let Some((_, v)) = choices.iter().find(|(n, _)| n == raw.get_ref()) {
+        return Some(*v);
+    }
+    let names: Vec<String> = choices.iter().map(|(n, _)| format!("`{n}`")).collect();
+    let msg = format!(
+        "unknown {what} `{}`, expected one of {}",
+        raw.get_ref(),
+        names.join(", ")
+    );
+    c.err(file, raw.span(), ErrorKind::BadValue, msg);
+    None
+}
+
+fn build_program(
+    c: Compiler,
+    contexts: Vec<Vec<u32>>,
+    exprs: Vec<(super::program::Expr, u8)>,
+) -> Program {
+    let ac = super::scan::WordIndex::new(&c.word_texts);
+    let regex_set = (!c.regexes.is_empty()).then(|| {
+        RegexSet::new(c.regexes.iter().map(Regex::as_str)).expect("each regex compiled alone")
+    });
+    let mut p = Program {
+        ac,
+        by_word: vec![Vec::new(); c.word_texts.len()],
+        by_regex: vec![Vec::new(); c.regexes.len()],
+        words: c.word_texts,
+        terms: c.terms,
+        contexts,
+        regexes: c.regexes,
+        regex_set,
+        exprs: Vec::new(),
+        always: Vec::new(),
+        context_index: Vec::new(),
+        regex_wakes: false,
+    };
+    p.context_index = (0..p.contexts.len())
+        .map(|c| p.term_list(&p.contexts[c]))
+        .collect();
+    p.exprs = exprs
+        .into_iter()
+        .map(|(e, mask)| (p.add_gates(e), mask))
+        .collect();
+    for r in 0..p.exprs.len() {
+        match p.trigger(&p.exprs[r].0) {
+            None => p.always.push(r as u32),
+            Some(keys) => {
+                for k in keys {
+                    let list = match k {
+                        super::program::Key::Word(w) => &mut p.by_word[w as usize],
+                        super::program::Key::Regex(x) => &mut p.by_regex[x as usize],
+                    };
+                    if list.last() != Some(&(r as u32)) {
+                        list.push(r as u32);
+                    }
+                }
+            }
+        }
+    }
+    p.regex_wakes = p.by_regex.iter().any(|rules| !rules.is_empty());
+    p
+}

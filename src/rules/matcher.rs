@@ -1,0 +1,419 @@
+//! Runs a [`Program`] over folded text.
+//!
+//! One pass of the Aho-Corasick automaton over the title and the summary
+//! (see `scan`) finds every word of every term that starts at a word
+//! boundary. Phrases are hits at consecutive word positions; only the rules
+//! indexed under a hit word (or, for rules that need one to wake, a matching
+//! regex) are evaluated, so text with no hits costs one automaton pass no
+//! matter how many rules there are.
+
+use std::cell::{Cell, RefCell};
+
+use regex::SetMatches;
+
+use super::program::{Expr, Program, SUMMARY, TITLE, Term};
+use super::term::{Gap, is_word_char};
+use crate::model::{Field, Span};
+
+/// One word hit: pattern `pat` at `start..end` of a field; the left word
+/// boundary holds, `right_ok` says whether the right one does too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Hit {
+    pub pat: u32,
+    pub field: u8,
+    pub start: u32,
+    pub end: u32,
+    pub right_ok: bool,
+}
+
+/// Per-call view of the scan: the texts, the hit table (in text order) and
+/// regex results.
+struct Scan<'a> {
+    texts: [&'a str; 2],
+    hits: &'a [Hit],
+    regex: [Option<SetMatches>; 2],
+    /// Bitset of the patterns hit, to reject most terms without a search.
+    seen: &'a [u64],
+    /// Context results by `context * 4 + mask`: 0 unknown, 1 false, 2 true.
+    /// Many rules share a context, so each is evaluated once per item.
+    contexts: &'a [Cell<u8>],
+    /// Regex results by `regex * 2 + field`, as for `contexts`.
+    regex_memo: &'a [Cell<u8>],
+}
+
+impl Scan<'_> {
+    fn seen(&self, pat: u32) -> bool {
+        self.seen[(pat / 64) as usize] & (1 << (pat % 64)) != 0
+    }
+
+    /// True if any word of the bitset `bits` was hit.
+    fn any_seen(&self, bits: &[u64]) -> bool {
+        bits.iter().zip(self.seen).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// Buffers reused between calls on one thread, so matching does not
+/// allocate unless something matches.
+#[derive(Default)]
+struct Scratch {
+    hits: Vec<Hit>,
+    seen: Vec<u64>,
+    rules: Vec<u64>,
+    contexts: Vec<Cell<u8>>,
+    regexes: Vec<Cell<u8>>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+fn set_bit(bits: &mut [u64], i: u32) {
+    bits[(i / 64) as usize] |= 1 << (i % 64);
+}
+
+/// A rule that matched, with the spans of the terms that made it match.
+pub struct RuleHit {
+    pub rule: u32,
+    pub spans: Vec<Span>,
+}
+
+fn field_of(f: u8) -> Field {
+    if f == 0 { Field::Title } else { Field::Summary }
+}
+
+/// Extends `at` over word characters: the end of the word a prefix starts.
+fn word_end(text: &str, at: usize) -> usize {
+    let rest = &text[at..];
+    rest.char_indices()
+        .find(|&(_, c)| !is_word_char(c))
+        .map_or(text.len(), |(i, _)| at + i)
+}
+
+impl Program {
+    /// Returns every rule of the program that matches, with spans.
+    pub fn run(&self, title: &str, summary: &str) -> Vec<RuleHit> {
+        SCRATCH.with_borrow_mut(|sc| {
+            let sc = &mut *sc;
+            sc.hits.clear();
+            if let Some(ac) = &self.ac {
+                for (f, text) in [title, summary].into_iter().enumerate() {
+                    ac.collect_hits(text, f as u8, &mut sc.hits);
+                }
+            }
+            // The set runs up front only if some rule can only be woken by a
+            // regex; otherwise regexes run lazily, for woken rules only.
+            let regex = match &self.regex_set {
+                Some(set) if self.regex_wakes => {
+                    [Some(set.matches(title)), Some(set.matches(summary))]
+                }
+                _ => [None, None],
+            };
+            if sc.hits.is_empty()
+                && self.always.is_empty()
+                && regex.iter().flatten().all(|m| !m.matched_any())
+            {
+                return Vec::new();
+            }
+            self.wake(sc, &regex);
+            sc.seen.resize(self.words.len().div_ceil(64), 0);
+            for h in &sc.hits {
+                set_bit(&mut sc.seen, h.pat);
+            }
+            sc.contexts.clear();
+            sc.contexts.resize(self.contexts.len() * 4, Cell::new(0));
+            sc.regexes.clear();
+            sc.regexes.resize(self.regexes.len() * 2, Cell::new(0));
+            let scan = Scan {
+                texts: [title, summary],
+                hits: &sc.hits,
+                regex,
+                seen: &sc.seen,
+                contexts: &sc.contexts,
+                regex_memo: &sc.regexes,
+            };
+            let out = self.eval_woken(&mut sc.rules, &scan);
+            for h in &sc.hits {
+                sc.seen[(h.pat / 64) as usize] = 0;
+            }
+            out
+        })
+    }
+
+    /// Sets the bit of every rule woken by a hit, a regex match, or always.
+    fn wake(&self, sc: &mut Scratch, regex: &[Option<SetMatches>; 2]) {
+        sc.rules.clear();
+        sc.rules.resize(self.exprs.len().div_ceil(64), 0);
+        for &r in &self.always {
+            set_bit(&mut sc.rules, r);
+        }
+        for h in &sc.hits {
+            for &r in &self.by_word[h.pat as usize] {
+                set_bit(&mut sc.rules, r);
+            }
+        }
+        for m in regex.iter().flatten() {
+            for i in m.iter() {
+                for &r in &self.by_regex[i] {
+                    set_bit(&mut sc.rules, r);
+                }
+            }
+        }
+    }
+
+    /// Evaluates the woken rules in rule order, consuming the bits.
+    fn eval_woken(&self, rules: &mut [u64], scan: &Scan) -> Vec<RuleHit> {
+        let mut out = Vec::new();
+        for (block, bits) in rules.iter_mut().enumerate() {
+            while *bits != 0 {
+                let r = block as u32 * 64 + bits.trailing_zeros();
+                *bits &= *bits - 1;
+                let (expr, mask) = &self.exprs[r as usize];
+                if self.eval(expr, *mask, scan) {
+                    let mut spans = Vec::new();
+                    self.collect(expr, *mask, scan, &mut spans);
+                    spans.sort_unstable();
+                    spans.dedup();
+                    out.push(RuleHit { rule: r, spans });
+                }
+            }
+        }
+        out
+    }
+
+    fn eval(&self, e: &Expr, mask: u8, s: &Scan) -> bool {
+        match e {
+            Expr::Term(t) => self.term_in(*t, mask, s),
+            Expr::Any(v) => v.iter().any(|c| self.eval(c, mask, s)),
+            Expr::All(v) => v.iter().all(|c| self.eval(c, mask, s)),
+            Expr::None(v) => !v.iter().any(|c| self.eval(c, mask, s)),
+            Expr::Regex(r) => fields(mask).any(|f| self.regex_in(*r, f, s)),
+            Expr::Context(c) => self.context_in(*c, mask, s),
+            Expr::Title(inner) => self.eval(inner, mask & TITLE, s),
+            Expr::Gate(bits, inner) => s.any_seen(bits) && self.eval(inner, mask, s),
+            Expr::Near { terms, within } => {
+                fields(mask).any(|f| self.near_in(terms, *within, f, s))
+            }
+            Expr::Weighted { terms, threshold } => {
+                let sum: f64 = terms
+                    .iter()
+                    .filter(|(t, _)| self.term_in(*t, mask, s))
+                    .map(|(_, w)| w)
+                    .sum();
+                sum >= *threshold
+            }
+        }
+    }
+
+    /// Records the spans of every term that supports the match; terms under
+    /// `none` are skipped because their absence is what matched.
+    fn collect(&self, e: &Expr, mask: u8, s: &Scan, out: &mut Vec<Span>) {
+        match e {
+            Expr::Term(t) => self.term_spans(*t, mask, s, out),
+            Expr::Any(v) | Expr::All(v) => v.iter().for_each(|c| self.collect(c, mask, s, out)),
+            Expr::None(_) => {}
+            Expr::Regex(r) => {
+                for f in fields(mask) {
+                    let text = s.texts[f as usize];
+                    for m in self.regexes[*r as usize].find_iter(text) {
+                        out.push(Span {
+                            field: field_of(f),
+                            start: m.start(),
+                            end: m.end(),
+                        });
+                    }
+                }
+            }
+            Expr::Context(c) => {
+                self.context_index[*c as usize].any_candidate(s.seen, |t| {
+                    self.term_spans(t, mask, s, out);
+                    false
+                });
+            }
+            Expr::Title(inner) => self.collect(inner, mask & TITLE, s, out),
+            Expr::Gate(_, inner) => self.collect(inner, mask, s, out),
+            Expr::Near { terms, .. } => {
+                terms.iter().for_each(|t| self.term_spans(*t, mask, s, out))
+            }
+            Expr::Weighted { terms, .. } => terms
+                .iter()
+                .for_each(|(t, _)| self.term_spans(*t, mask, s, out)),
+        }
+    }
+
+    fn context_in(&self, c: u32, mask: u8, s: &Scan) -> bool {
+        let memo = &s.contexts[c as usize * 4 + mask as usize];
+        if memo.get() == 0 {
+            let found =
+                self.context_index[c as usize].any_candidate(s.seen, |t| self.term_in(t, mask, s));
+            memo.set(1 + found as u8);
+        }
+        memo.get() == 2
+    }
+
+    /// Whether regex `r` matches field `f`: from the up-front set if it ran,
+    /// else computed once per item.
+    fn regex_in(&self, r: u32, f: u8, s: &Scan) -> bool {
+        if let Some(m) = &s.regex[f as usize] {
+            return m.matched(r as usize);
+        }
+        let memo = &s.regex_memo[r as usize * 2 + f as usize];
+        if memo.get() == 0 {
+            let found = self.regexes[r as usize].is_match(s.texts[f as usize]);
+            memo.set(1 + found as u8);
+        }
+        memo.get() == 2
+    }
+
+    fn term_in(&self, t: u32, mask: u8, s: &Scan) -> bool {
+        let term = &self.terms[t as usize];
+        fields(mask).any(|f| {
+            let mut found = false;
+            occurrences(term, f, s, |_, _| {
+                found = true;
+                true
+            });
+            found
+        })
+    }
+
+    fn term_spans(&self, t: u32, mask: u8, s: &Scan, out: &mut Vec<Span>) {
+        let term = &self.terms[t as usize];
+        for f in fields(mask) {
+            occurrences(term, f, s, |start, end| {
+                out.push(Span {
+                    field: field_of(f),
+                    start,
+                    end,
+                });
+                false
+            });
+        }
+    }
+
+    /// True if one occurrence of each term fits in `within` consecutive words
+    /// of field `f`.
+    fn near_in(&self, terms: &[u32], within: u32, f: u8, s: &Scan) -> bool {
+        let text = s.texts[f as usize];
+        // (first word index, last word index, term number) of each occurrence.
+        let mut occ: Vec<(usize, usize, usize)> = Vec::new();
+        for (n, &t) in terms.iter().enumerate() {
+            let term = &self.terms[t as usize];
+            let before = occ.len();
+            occurrences(term, f, s, |start, _| {
+                let first = word_index(text, start);
+                occ.push((first, first + term.words.len() - 1, n));
+                false
+            });
+            if occ.len() == before {
+                return false;
+            }
+        }
+        occ.iter().any(|&(left, _, _)| {
+            let mut right = left;
+            for n in 0..terms.len() {
+                let end = occ
+                    .iter()
+                    .filter(|o| o.2 == n && o.0 >= left)
+                    .map(|o| o.1)
+                    .min();
+                match end {
+                    Some(e) => right = right.max(e),
+                    None => return false,
+                }
+            }
+            right - left < within as usize
+        })
+    }
+}
+
+/// Field numbers selected by a mask.
+fn fields(mask: u8) -> impl Iterator<Item = u8> {
+    [(0u8, TITLE), (1u8, SUMMARY)]
+        .into_iter()
+        .filter(move |(_, b)| mask & b != 0)
+        .map(|(f, _)| f)
+}
+
+/// Number of words that start before byte `at`.
+fn word_index(text: &str, at: usize) -> usize {
+    let mut n = 0;
+    let mut in_word = false;
+    for c in text[..at].chars() {
+        let w = is_word_char(c);
+        if w && !in_word {
+            n += 1;
+        }
+        in_word = w;
+    }
+    n
+}
+
+/// Calls `f(start, end)` for each occurrence of `term` in field `field`,
+/// until `f` returns true.
+fn occurrences(term: &Term, field: u8, s: &Scan, mut f: impl FnMut(usize, usize) -> bool) {
+    // Most terms have a word that was not hit at all: one bit test each.
+    if !term.words.iter().all(|w| s.seen(w.pat)) {
+        return;
+    }
+    let text = s.texts[field as usize];
+    let first = term.words[0];
+    for h in hits_of(s.hits, first.pat, field) {
+        if !first.prefix && !h.right_ok {
+            continue;
+        }
+        let start = h.start as usize;
+        let mut end = if first.prefix {
+            word_end(text, h.end as usize)
+        } else {
+            h.end as usize
+        };
+        let mut ok = true;
+        for (w, gap) in term.words[1..].iter().zip(&term.gaps) {
+            let Some(next) = skip_gap(text, end, gap) else {
+                ok = false;
+                break;
+            };
+            match hit_at(s.hits, w.pat, field, next) {
+                Some(h2) if w.prefix => end = word_end(text, h2.end as usize),
+                Some(h2) if h2.right_ok => end = h2.end as usize,
+                _ => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok && f(start, end) {
+            return;
+        }
+    }
+}
+
+/// Hits of pattern `pat` in `field`, in text order. A linear scan: an item
+/// has a few dozen hits, and the `seen` bitset already rejected most terms.
+fn hits_of(hits: &[Hit], pat: u32, field: u8) -> impl Iterator<Item = &Hit> {
+    hits.iter()
+        .filter(move |h| h.pat == pat && h.field == field)
+}
+
+fn hit_at(hits: &[Hit], pat: u32, field: u8, start: usize) -> Option<&Hit> {
+    hits_of(hits, pat, field).find(|h| h.start as usize == start)
+}
+
+/// Returns where the next word starts if the text after `at` is a gap the
+/// phrase allows.
+fn skip_gap(text: &str, at: usize, gap: &Gap) -> Option<usize> {
+    let rest = &text[at..];
+    let len = match gap {
+        Gap::Loose => rest
+            .find(|c: char| !(c.is_whitespace() || c == '-'))
+            .unwrap_or(rest.len()),
+        Gap::Exact(sep) => {
+            let trimmed = rest.trim_start();
+            let lead = rest.len() - trimmed.len();
+            let after = trimmed.strip_prefix(sep.as_str())?;
+            let trail = after.len() - after.trim_start().len();
+            lead + sep.len() + trail
+        }
+    };
+    (len > 0).then_some(at + len)
+}

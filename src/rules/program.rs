@@ -1,0 +1,223 @@
+//! The compiled form of a rule set: numbered words, terms, contexts and
+//! expressions, plus the index that says which rules a word hit can wake.
+//!
+//! `compile` builds a [`Program`]; `matcher` runs it. Keeping the data here
+//! and the algorithms there keeps both files readable.
+
+use regex::{Regex, RegexSet};
+
+use super::term::Gap;
+
+/// A term: one or more words, numbered as automaton patterns.
+#[derive(Debug)]
+pub struct Term {
+    pub words: Vec<TermWord>,
+    pub gaps: Vec<Gap>,
+}
+
+/// One word of a compiled term.
+#[derive(Debug, Clone, Copy)]
+pub struct TermWord {
+    /// Pattern id in the automaton.
+    pub pat: u32,
+    /// `word*`: the right boundary is not checked.
+    pub prefix: bool,
+}
+
+/// A compiled match expression; leaves refer to terms, regexes and contexts
+/// by index so that shared entity lists are stored once.
+#[derive(Debug)]
+pub enum Expr {
+    Term(u32),
+    Any(Vec<Expr>),
+    All(Vec<Expr>),
+    None(Vec<Expr>),
+    Near {
+        terms: Vec<u32>,
+        within: u32,
+    },
+    Regex(u32),
+    Context(u32),
+    Title(Box<Expr>),
+    Weighted {
+        terms: Vec<(u32, f64)>,
+        threshold: f64,
+    },
+    /// Added by [`Program::add_gates`]: the inner expression can only be
+    /// true if one of these words (a bitset over pattern ids) was hit.
+    Gate(Box<[u64]>, Box<Expr>),
+}
+
+/// `any` lists shorter than this are cheap enough to evaluate directly.
+const GATE_MIN_CHILDREN: usize = 6;
+
+/// Bit for the title in a field mask.
+pub const TITLE: u8 = 1;
+/// Bit for the summary in a field mask.
+pub const SUMMARY: u8 = 2;
+
+/// Everything the matcher needs, immutable after compilation.
+#[derive(Debug)]
+pub struct Program {
+    /// One automaton over every distinct word of every term (None if no terms).
+    pub ac: Option<super::scan::WordIndex>,
+    /// Pattern texts, indexed by pattern id.
+    pub words: Vec<String>,
+    pub terms: Vec<Term>,
+    /// Each context group flattened (includes resolved) to term ids.
+    pub contexts: Vec<Vec<u32>>,
+    pub regexes: Vec<Regex>,
+    /// The same regexes as one set, so one pass tells which ones match.
+    pub regex_set: Option<RegexSet>,
+    /// One expression per rule, and the fields it looks at.
+    pub exprs: Vec<(Expr, u8)>,
+    /// Rules to wake when a pattern is hit, by pattern id.
+    pub by_word: Vec<Vec<u32>>,
+    /// Rules to wake when a regex matches, by regex id.
+    pub by_regex: Vec<Vec<u32>>,
+    /// True when some rule can only be woken by a regex, so the regex set
+    /// must run on every item.
+    pub regex_wakes: bool,
+    /// Rules that can match without any hit (e.g. a bare `none`).
+    pub always: Vec<u32>,
+    /// Per context group, its terms indexed by the word each needs.
+    pub context_index: Vec<TermList>,
+}
+
+/// A long list of terms (a context group) indexed by the word each term
+/// cannot match without, so that an item's few hit words select the few
+/// terms worth checking instead of testing hundreds of terms one by one.
+#[derive(Debug)]
+pub struct TermList {
+    /// Bitset of the key words.
+    bits: Box<[u64]>,
+    /// (key word, term), sorted.
+    by_word: Vec<(u32, u32)>,
+}
+
+impl TermList {
+    /// Calls `f` for each term whose key word is in `seen`, until it returns
+    /// true; returns whether it did.
+    pub fn any_candidate(&self, seen: &[u64], mut f: impl FnMut(u32) -> bool) -> bool {
+        for (i, (a, b)) in self.bits.iter().zip(seen).enumerate() {
+            let mut m = a & b;
+            while m != 0 {
+                let w = i as u32 * 64 + m.trailing_zeros();
+                m &= m - 1;
+                let from = self.by_word.partition_point(|&(k, _)| k < w);
+                for &(_, t) in self.by_word[from..].iter().take_while(|&&(k, _)| k == w) {
+                    if f(t) {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+}
+
+/// A cue whose presence is necessary for an expression to be true.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    Word(u32),
+    Regex(u32),
+}
+
+impl Program {
+    /// Returns a set of cues of which at least one must be present for `e`
+    /// to be true, or `None` when `e` can be true on text without any hit.
+    pub fn trigger(&self, e: &Expr) -> Option<Vec<Key>> {
+        match e {
+            Expr::Term(t) => Some(vec![self.term_key(*t)]),
+            Expr::Regex(r) => Some(vec![Key::Regex(*r)]),
+            Expr::Near { terms, .. } => terms.first().map(|t| vec![self.term_key(*t)]),
+            Expr::Context(c) => Some(
+                self.contexts[*c as usize]
+                    .iter()
+                    .map(|t| self.term_key(*t))
+                    .collect(),
+            ),
+            Expr::Title(inner) | Expr::Gate(_, inner) => self.trigger(inner),
+            Expr::Weighted { terms, threshold } if *threshold > 0.0 => {
+                Some(terms.iter().map(|(t, _)| self.term_key(*t)).collect())
+            }
+            Expr::Weighted { .. } | Expr::None(_) => None,
+            Expr::Any(children) => {
+                let mut keys = Vec::new();
+                for c in children {
+                    keys.extend(self.trigger(c)?);
+                }
+                Some(keys)
+            }
+            // Any one child's cues are necessary; the smallest set wakes least.
+            // Prefer a child that needs no regex: words are found by the
+            // automaton pass anyway, regexes cost a pass each.
+            Expr::All(children) => children
+                .iter()
+                .filter_map(|c| self.trigger(c))
+                .min_by_key(|keys| (keys.iter().any(|k| matches!(k, Key::Regex(_))), keys.len())),
+        }
+    }
+
+    /// Indexes `terms` by their key words.
+    pub fn term_list(&self, terms: &[u32]) -> TermList {
+        let mut by_word: Vec<(u32, u32)> = terms
+            .iter()
+            .map(|&t| match self.term_key(t) {
+                Key::Word(w) => (w, t),
+                Key::Regex(_) => unreachable!("a term's key is a word"),
+            })
+            .collect();
+        by_word.sort_unstable();
+        let keys: Vec<Key> = by_word.iter().map(|&(w, _)| Key::Word(w)).collect();
+        let bits = self.word_bits(&keys).expect("only words");
+        TermList { bits, by_word }
+    }
+
+    /// Bitset of the words in `keys`, or `None` if a key is not a word.
+    pub fn word_bits(&self, keys: &[Key]) -> Option<Box<[u64]>> {
+        let mut bits = vec![0u64; self.words.len().div_ceil(64)];
+        for k in keys {
+            match k {
+                Key::Word(w) => bits[(*w / 64) as usize] |= 1 << (w % 64),
+                Key::Regex(_) => return None,
+            }
+        }
+        Some(bits.into_boxed_slice())
+    }
+
+    /// Wraps long `any` lists in a [`Expr::Gate`], so that an item with none
+    /// of their words costs one bitset test instead of one test per term:
+    /// rules are woken by one word but often hold `any` lists of hundreds
+    /// of inflected forms.
+    pub fn add_gates(&self, e: Expr) -> Expr {
+        match e {
+            Expr::Any(children) => {
+                let children: Vec<Expr> = children.into_iter().map(|c| self.add_gates(c)).collect();
+                let any = Expr::Any(children);
+                if let Expr::Any(c) = &any
+                    && c.len() >= GATE_MIN_CHILDREN
+                    && let Some(bits) = self.trigger(&any).and_then(|keys| self.word_bits(&keys))
+                {
+                    return Expr::Gate(bits, Box::new(any));
+                }
+                any
+            }
+            Expr::All(c) => Expr::All(c.into_iter().map(|c| self.add_gates(c)).collect()),
+            Expr::None(c) => Expr::None(c.into_iter().map(|c| self.add_gates(c)).collect()),
+            Expr::Title(inner) => Expr::Title(Box::new(self.add_gates(*inner))),
+            other => other,
+        }
+    }
+
+    /// The word of a term to index it by: the longest, as a cheap proxy for
+    /// the rarest (so `note of protest` is woken by `protest`, not `of`).
+    fn term_key(&self, t: u32) -> Key {
+        let words = &self.terms[t as usize].words;
+        let best = words
+            .iter()
+            .max_by_key(|w| self.words[w.pat as usize].len())
+            .expect("terms have at least one word");
+        Key::Word(best.pat)
+    }
+}
