@@ -37,9 +37,26 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    let rules = match crate::rules::RuleSet::load_dir(&config.rules_dir) {
+        Ok(rules) => rules,
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!(
+                "{} error(s) in rules {}",
+                errors.0.len(),
+                config.rules_dir.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
     println!("config {}: ok", path.display());
     println!("  state dir: {}", config.state_dir.display());
-    println!("  rules dir: {}", config.rules_dir.display());
+    println!(
+        "  rules:     {} rules, {} indicators in {}",
+        rules.rule_count(),
+        rules.indicator_count(),
+        config.rules_dir.display()
+    );
     println!("  listen:    {}", config.listen);
     println!("  sources:   {}", config.sources.len());
     for src in &config.sources {
@@ -52,6 +69,15 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line of `once` output: the item, and what the rules found in it.
+#[derive(serde::Serialize)]
+struct OnceItem<'a> {
+    #[serde(flatten)]
+    item: &'a crate::model::Item,
+    indicators: Vec<&'a str>,
+    matches: &'a [crate::model::Match],
 }
 
 pub fn once(path: &Path, emit_first: bool) -> anyhow::Result<ExitCode> {
@@ -67,13 +93,26 @@ pub fn once(path: &Path, emit_first: bool) -> anyhow::Result<ExitCode> {
     }
     let app = App::build(config)?;
     let reports = runtime()?.block_on(app.poll_all_once());
+    let rules = app.rules.current();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = 0;
     for report in &reports {
         match &report.result {
             Ok(ok) => {
                 for item in &ok.new_items {
-                    serde_json::to_writer(&mut out, item)?;
+                    let matches = rules.match_item(item);
+                    let mut indicators: Vec<&str> =
+                        matches.iter().map(|m| m.indicator.as_str()).collect();
+                    indicators.sort_unstable();
+                    indicators.dedup();
+                    serde_json::to_writer(
+                        &mut out,
+                        &OnceItem {
+                            item,
+                            indicators,
+                            matches: &matches,
+                        },
+                    )?;
                     out.write_all(b"\n")?;
                 }
             }

@@ -15,28 +15,28 @@ const BAD_CONFIGS: &[(&str, &[&str])] = &[
     (
         "[[sources]]\nid = \"a\"\nkind = \"feed\"\nurl = \"https://a.org/rss\"\ninterval = \"every five minutes\"\n",
         &[
-            "tocsin.toml:6:12: sources[0].interval: \"every five minutes\" is not a duration (try \"5m\", \"30s\" or \"1h30m\")",
+            "tocsin.toml:7:12: sources[0].interval: \"every five minutes\" is not a duration (try \"5m\", \"30s\" or \"1h30m\")",
         ],
     ),
     (
         "[fetch]\nmax_body = \"lots\"\nmax_redirects = 0\n",
         &[
-            "tocsin.toml:3:12: fetch.max_body: \"lots\" is not a size (try \"10MiB\")",
-            "tocsin.toml:4:17: fetch.max_redirects: must be between 1 and 20, got 0",
+            "tocsin.toml:4:12: fetch.max_body: \"lots\" is not a size (try \"10MiB\")",
+            "tocsin.toml:5:17: fetch.max_redirects: must be between 1 and 20, got 0",
         ],
     ),
     (
         "[[sources]]\nid = \"x\"\nkind = \"html\"\nurl = \"https://x.org/\"\n[sources.selectors]\nitem = \"div[\"\n",
-        &["tocsin.toml:6:1: sources[0].selectors: item: invalid CSS selector \"div[\""],
+        &["tocsin.toml:7:1: sources[0].selectors: item: invalid CSS selector \"div[\""],
     ),
     (
         "[http]\nlisten = \"localhost\"\n",
-        &["tocsin.toml:3:10: http.listen: \"localhost\" is not an address"],
+        &["tocsin.toml:4:10: http.listen: \"localhost\" is not an address"],
     ),
     (
         "[http]\napi_token = { env = \"TOCSIN_TEST_NO_SUCH_VAR\" }\n",
         &[
-            "tocsin.toml:3:13: http.api_token: environment variable \"TOCSIN_TEST_NO_SUCH_VAR\" is not set",
+            "tocsin.toml:4:13: http.api_token: environment variable \"TOCSIN_TEST_NO_SUCH_VAR\" is not set",
         ],
     ),
 ];

@@ -5,4 +5,5 @@ mod backoff;
 mod cli;
 mod parse_suites;
 mod polling;
+mod rules;
 mod support;

@@ -176,7 +176,23 @@ impl Env {
     }
 
     pub fn write_config(&self, body: &str) {
-        let text = format!("state_dir = \"state\"\n{body}");
+        let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let text = format!(
+            "state_dir = \"state\"\nrules_dir = \"{}\"\n{body}",
+            rules.display()
+        );
+        std::fs::write(self.config(), text).unwrap();
+    }
+
+    /// Points the config at another rules directory.
+    pub fn set_rules_dir(&self, dir: &Path) {
+        let repo_rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let text = std::fs::read_to_string(self.config()).unwrap();
+        let text = text.replacen(
+            &repo_rules.display().to_string(),
+            &dir.display().to_string(),
+            1,
+        );
         std::fs::write(self.config(), text).unwrap();
     }
 

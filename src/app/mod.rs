@@ -4,12 +4,15 @@
 //! client); `run` spawns the tracked tasks and shuts them down on a signal.
 //! Every task is cancellable and tracked, so shutdown is prompt and clean.
 
+pub mod reload;
+
 use crate::config::Config;
 use crate::model::Item;
 use crate::source::schedule::{self, Limits, Observer};
 use crate::source::{PollReport, Poller, fetch::Fetcher};
 use crate::store::Store;
 use anyhow::Context;
+use reload::LiveRules;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -25,11 +28,21 @@ pub struct App {
     pub store: Arc<Store>,
     pub poller: Arc<Poller>,
     pub limits: Arc<Limits>,
+    pub rules: Arc<LiveRules>,
 }
 
 impl App {
-    /// Opens the store and builds the fetcher.
+    /// Loads the rules, opens the store and builds the fetcher. Rule errors
+    /// are fatal here (a daemon never starts on rules it cannot read).
     pub fn build(config: Config) -> anyhow::Result<App> {
+        let rules = LiveRules::load(&config.rules_dir).map_err(|errors| {
+            anyhow::anyhow!(
+                "{errors}\n{} error(s) in rules {}",
+                errors.0.len(),
+                config.rules_dir.display()
+            )
+        })?;
+        let rules = Arc::new(rules);
         let store = Arc::new(Store::open(&config.state_dir)?);
         let fetcher = Fetcher::new(&config.fetch).context("cannot build HTTP client")?;
         let poller = Arc::new(Poller {
@@ -44,6 +57,7 @@ impl App {
             store,
             poller,
             limits,
+            rules,
         })
     }
 
@@ -72,6 +86,7 @@ pub async fn run(app: App) -> anyhow::Result<()> {
     let observer: Observer = Arc::new(log_report);
     tracing::info!(
         sources = app.config.sources.len(),
+        rules = app.rules.current().rule_count(),
         store = %app.store.path().display(),
         "tocsin started"
     );
@@ -84,7 +99,8 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         cancel.clone(),
         &tracker,
     );
-    tracker.spawn(consume(rx));
+    tracker.spawn(consume(rx, app.rules.clone()));
+    tracker.spawn(reload::watch(app.rules.clone(), cancel.clone()));
     tracker.spawn(prune_loop(
         app.store.clone(),
         app.config.retention,
@@ -103,11 +119,26 @@ pub async fn run(app: App) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The downstream end of the pipeline. Rules, scores and alerts attach here.
-async fn consume(mut rx: mpsc::Receiver<Vec<Item>>) {
+/// The downstream end of the pipeline: every new item is matched against
+/// the rules in use at that moment. Scores and alerts attach here.
+async fn consume(mut rx: mpsc::Receiver<Vec<Item>>, rules: Arc<LiveRules>) {
     while let Some(batch) = rx.recv().await {
+        let rules = rules.current();
         for item in batch {
-            tracing::info!(source.id = %item.source, item.id = %item.id, title = %item.title, "new item");
+            tracing::debug!(source.id = %item.source, item.id = %item.id, title = %item.title, "new item");
+            for m in rules.match_item(&item) {
+                tracing::info!(
+                    source.id = %item.source,
+                    item.id = %item.id,
+                    rule.id = %m.rule,
+                    indicator = %m.indicator,
+                    severity = ?m.severity,
+                    shadow = m.shadow,
+                    terms = ?m.terms,
+                    title = %item.title,
+                    "indicator matched"
+                );
+            }
         }
     }
 }
