@@ -311,3 +311,53 @@ fn every_fixture_feed_format_parses_from_a_spool_dir() {
     );
     assert!(items.iter().all(|i| !i["id"].as_str().unwrap().is_empty()));
 }
+
+#[test]
+fn redirects_are_followed_up_to_the_limit_and_gzip_bodies_decode() {
+    let server = TestServer::start();
+    let gz = {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(&fixture("feeds/liga-net-2021.xml")).unwrap();
+        enc.finish().unwrap()
+    };
+    server.route(
+        "/feed.xml",
+        Route::ok(gz, "application/rss+xml").header("content-encoding", "gzip"),
+    );
+    server.route("/old", Route::status(301).header("location", "/feed.xml"));
+    for hop in 1..=3 {
+        let to = if hop == 1 {
+            "/old".to_owned()
+        } else {
+            format!("/hop{}", hop - 1)
+        };
+        server.route(
+            &format!("/hop{hop}"),
+            Route::status(302).header("location", &to),
+        );
+    }
+    let env = Env::new(&format!(
+        "[fetch]\nmax_redirects = 2\n[defaults]\nfirst_fetch = \"emit\"\n{}{}",
+        feed_source("moved", &server.url("/old"), ""),
+        feed_source("loop", &server.url("/hop3"), "")
+    ));
+    let out = env.tocsin(&["once"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stdout.lines().count(),
+        12,
+        "one redirect followed, gzip decoded: {stderr}"
+    );
+    assert!(stderr.contains("loop: too many redirects"), "{stderr}");
+    let accept = server.seen("/feed.xml")[0]
+        .headers
+        .get("accept-encoding")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        accept.contains("gzip") && accept.contains("br") && accept.contains("deflate"),
+        "{accept}"
+    );
+}
