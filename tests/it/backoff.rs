@@ -94,6 +94,52 @@ async fn retry_after_on_429_and_503_is_honoured() {
 }
 
 #[tokio::test]
+async fn per_host_and_global_concurrency_limits_hold() {
+    let mut slow = Route::ok(rss(&[("a", "A")]), "application/rss+xml");
+    slow.delay = Duration::from_millis(300);
+    // Six feeds on one host, at most 2 at a time to it.
+    let server = TestServer::start();
+    let mut sources = String::new();
+    for i in 0..6 {
+        server.route(&format!("/f{i}"), slow.clone());
+        sources.push_str(&feed_source(
+            &format!("f{i}"),
+            &server.url(&format!("/f{i}")),
+            "",
+        ));
+    }
+    let env = Env::new(&format!("[fetch]\nper_host_concurrency = 2\n{sources}"));
+    let app = tocsin::app::App::build(config::load(&env.config()).unwrap()).unwrap();
+    let reports = app.poll_all_once().await;
+    assert!(reports.iter().all(|r| r.result.is_ok()));
+    assert_eq!(
+        server.max_in_flight(),
+        2,
+        "never more than 2 at once to one host"
+    );
+    // Six feeds on two host names (127.0.0.1 and localhost): the global
+    // limit of 1 holds across hosts.
+    let server = TestServer::start();
+    let mut sources = String::new();
+    for i in 0..6 {
+        server.route(&format!("/f{i}"), slow.clone());
+        let host = if i % 2 == 0 { "127.0.0.1" } else { "localhost" };
+        let url = format!("http://{host}:{}/f{i}", server.addr.port());
+        sources.push_str(&feed_source(&format!("g{i}"), &url, ""));
+    }
+    let env = Env::new(&format!(
+        "[fetch]\nglobal_concurrency = 1\nper_host_concurrency = 4\n{sources}"
+    ));
+    let app = tocsin::app::App::build(config::load(&env.config()).unwrap()).unwrap();
+    app.poll_all_once().await;
+    assert_eq!(
+        server.max_in_flight(),
+        1,
+        "the global limit holds across hosts"
+    );
+}
+
+#[tokio::test]
 async fn a_slow_server_times_out_without_holding_others() {
     let server = TestServer::start();
     let mut slow = Route::ok(rss(&[("a", "A")]), "application/rss+xml");

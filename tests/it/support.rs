@@ -63,6 +63,8 @@ pub struct Seen {
 struct Shared {
     routes: HashMap<String, Route>,
     seen: Vec<Seen>,
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 /// A fixture server running on its own thread and runtime.
@@ -104,6 +106,11 @@ impl TestServer {
             .insert(path.into(), route);
     }
 
+    /// The most requests the server was answering at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.shared.lock().unwrap().max_in_flight
+    }
+
     pub fn seen(&self, path: &str) -> Vec<Seen> {
         self.shared
             .lock()
@@ -129,8 +136,16 @@ async fn handle(State(shared): State<Arc<Mutex<Shared>>>, request: Request) -> R
             path: path.clone(),
             headers: headers.clone(),
         });
+        shared.in_flight += 1;
+        shared.max_in_flight = shared.max_in_flight.max(shared.in_flight);
         shared.routes.get(&path).cloned()
     };
+    let response = respond(route, &headers).await;
+    shared.lock().unwrap().in_flight -= 1;
+    response
+}
+
+async fn respond(route: Option<Route>, headers: &HashMap<String, String>) -> Response {
     let Some(route) = route else {
         return Response::builder().status(404).body(Body::empty()).unwrap();
     };
