@@ -9,5 +9,6 @@ pub mod config;
 pub mod model;
 pub mod parse;
 pub mod rules;
+pub mod score;
 pub mod source;
 pub mod store;
