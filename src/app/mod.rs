@@ -8,11 +8,13 @@ pub mod reload;
 
 use crate::config::Config;
 use crate::model::Item;
+use crate::score::{Event, Level, ScoreModel, Summary};
 use crate::source::schedule::{self, Limits, Observer};
 use crate::source::{PollReport, Poller, fetch::Fetcher};
 use crate::store::Store;
 use anyhow::Context;
 use reload::LiveRules;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -99,7 +101,7 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         cancel.clone(),
         &tracker,
     );
-    tracker.spawn(consume(rx, app.rules.clone()));
+    tracker.spawn(consume(rx, app.rules.clone(), app.store.clone()));
     tracker.spawn(reload::watch(app.rules.clone(), cancel.clone()));
     tracker.spawn(prune_loop(
         app.store.clone(),
@@ -119,14 +121,43 @@ pub async fn run(app: App) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Scores every declared indicator from the matches in the store.
+pub fn indicator_summary(
+    store: &Store,
+    rules: &crate::rules::RuleSet,
+    model: &ScoreModel,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Summary, crate::store::StoreError> {
+    let since = now - chrono::Duration::from_std(model.baseline_window).unwrap_or_default();
+    let events = store.match_events(since)?;
+    // Shadow rules are counted where they are stored, never scored.
+    let pairs: Vec<(&str, Event)> = events
+        .iter()
+        .filter(|e| !e.shadow)
+        .map(|e| {
+            (
+                e.indicator.as_str(),
+                Event::new(e.matched_at, e.severity, 1.0),
+            )
+        })
+        .collect();
+    let ids = rules.indicators().iter().map(|i| i.id.as_str());
+    Ok(model.summarise(ids, &pairs, now))
+}
+
 /// The downstream end of the pipeline: every new item is matched against
-/// the rules in use at that moment. Scores and alerts attach here.
-async fn consume(mut rx: mpsc::Receiver<Vec<Item>>, rules: Arc<LiveRules>) {
+/// the rules in use at that moment, its matches are stored, and indicator
+/// levels are re-scored. Alerts attach here.
+async fn consume(mut rx: mpsc::Receiver<Vec<Item>>, rules: Arc<LiveRules>, store: Arc<Store>) {
+    let model = ScoreModel::default();
+    let mut levels: HashMap<String, Level> = HashMap::new();
     while let Some(batch) = rx.recv().await {
         let rules = rules.current();
+        let mut matched = Vec::new();
         for item in batch {
             tracing::debug!(source.id = %item.source, item.id = %item.id, title = %item.title, "new item");
-            for m in rules.match_item(&item) {
+            let matches = rules.match_item(&item);
+            for m in &matches {
                 tracing::info!(
                     source.id = %item.source,
                     item.id = %item.id,
@@ -139,6 +170,45 @@ async fn consume(mut rx: mpsc::Receiver<Vec<Item>>, rules: Arc<LiveRules>) {
                     "indicator matched"
                 );
             }
+            if !matches.is_empty() {
+                matched.push((item, matches));
+            }
+        }
+        if matched.is_empty() {
+            continue;
+        }
+        let (store, rules, model) = (store.clone(), rules.clone(), model.clone());
+        let scored = tokio::task::spawn_blocking(move || {
+            let now = chrono::Utc::now();
+            for (item, matches) in &matched {
+                store.record_matches(item, matches, now)?;
+            }
+            indicator_summary(&store, &rules, &model, now)
+        })
+        .await;
+        match scored {
+            Ok(Ok(summary)) => log_level_changes(&summary, &mut levels),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot record matches"),
+            Err(e) => tracing::error!(error = %e, "scoring task failed"),
+        }
+    }
+}
+
+fn log_level_changes(summary: &Summary, levels: &mut HashMap<String, Level>) {
+    for s in &summary.indicators {
+        let before = levels
+            .insert(s.indicator.clone(), s.score.level)
+            .unwrap_or(Level::Normal);
+        if s.score.level != before {
+            tracing::warn!(
+                indicator = %s.indicator,
+                level = ?s.score.level,
+                previous = ?before,
+                activity = s.score.activity,
+                baseline = s.score.baseline,
+                theatre_index = summary.theatre_index,
+                "indicator level changed"
+            );
         }
     }
 }

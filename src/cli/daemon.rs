@@ -101,6 +101,8 @@ pub fn once(path: &Path, emit_first: bool) -> anyhow::Result<ExitCode> {
             Ok(ok) => {
                 for item in &ok.new_items {
                     let matches = rules.match_item(item);
+                    app.store
+                        .record_matches(item, &matches, chrono::Utc::now())?;
                     let mut indicators: Vec<&str> =
                         matches.iter().map(|m| m.indicator.as_str()).collect();
                     indicators.sort_unstable();
@@ -167,6 +169,38 @@ pub fn sources(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         println!(
             "{:<24} {:<8} {:<25} {:>5}  {}",
             h.source, status, last, h.consecutive_failures, note
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn indicators(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let config = match load(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let rules =
+        crate::rules::RuleSet::load_dir(&config.rules_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = crate::store::Store::open(&config.state_dir)?;
+    let model = crate::score::ScoreModel::default();
+    let summary = app::indicator_summary(&store, &rules, &model, chrono::Utc::now())?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("theatre index: {:.0}/100", summary.theatre_index);
+    println!(
+        "{:<22} {:<9} {:>9} {:>9} {:>8}",
+        "indicator", "level", "activity", "baseline", "matches"
+    );
+    for s in &summary.indicators {
+        let level = serde_json::to_value(s.score.level)?
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        println!(
+            "{:<22} {:<9} {:>9.2} {:>9.2} {:>8}",
+            s.indicator, level, s.score.activity, s.score.baseline, s.matches
         );
     }
     Ok(ExitCode::SUCCESS)

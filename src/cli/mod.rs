@@ -36,6 +36,8 @@ pub enum Command {
     Once(OnceArgs),
     /// Show the health of every configured source.
     Sources(SourcesArgs),
+    /// Show every indicator's activity, baseline and level, and the theatre index.
+    Indicators(SourcesArgs),
     /// Validate rule files and run every rule's examples.
     TestRules(test_rules::TestRulesArgs),
     /// Score the rules against a labelled set (precision, recall, F1).
@@ -77,6 +79,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => daemon::check(&args.config),
         Command::Once(args) => daemon::once(&args.config.config, args.emit_first),
         Command::Sources(args) => daemon::sources(&args.config.config, args.json),
+        Command::Indicators(args) => daemon::indicators(&args.config.config, args.json),
         Command::TestRules(args) => test_rules::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Replay(args) => replay::run(args),

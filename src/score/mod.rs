@@ -169,6 +169,56 @@ impl ScoreModel {
     }
 }
 
+/// One indicator's score in a summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IndicatorScore {
+    pub indicator: String,
+    #[serde(flatten)]
+    pub score: Score,
+    /// Matches counted in the baseline window.
+    pub matches: usize,
+}
+
+/// All indicators' scores and the theatre index at one time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub at: DateTime<Utc>,
+    pub theatre_index: f64,
+    pub indicators: Vec<IndicatorScore>,
+}
+
+impl ScoreModel {
+    /// Scores every listed indicator (in the given order) from its events.
+    pub fn summarise<'a>(
+        &self,
+        indicators: impl IntoIterator<Item = &'a str>,
+        events: &[(&str, Event)],
+        now: DateTime<Utc>,
+    ) -> Summary {
+        let indicators: Vec<IndicatorScore> = indicators
+            .into_iter()
+            .map(|id| {
+                let mine: Vec<Event> = events
+                    .iter()
+                    .filter(|(i, _)| *i == id)
+                    .map(|(_, e)| *e)
+                    .collect();
+                IndicatorScore {
+                    indicator: id.to_owned(),
+                    score: self.score(&mine, now),
+                    matches: mine.len(),
+                }
+            })
+            .collect();
+        let theatre_index = self.theatre_index(indicators.iter().map(|s| s.score.activity));
+        Summary {
+            at: now,
+            theatre_index,
+            indicators,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +283,28 @@ mod tests {
             Level::Normal,
             "it decays back"
         );
+    }
+
+    #[test]
+    fn summary_scores_each_indicator_in_order() {
+        let m = ScoreModel::default();
+        let events = [
+            ("b", Event::new(at(0.0), Severity::Critical, 1.0)),
+            ("a", Event::new(at(0.0), Severity::Info, 1.0)),
+        ];
+        let s = m.summarise(["a", "b", "c"], &events, at(0.0));
+        let ids: Vec<_> = s
+            .indicators
+            .iter()
+            .map(|i| (i.indicator.as_str(), i.matches))
+            .collect();
+        assert_eq!(ids, [("a", 1), ("b", 1), ("c", 0)]);
+        assert_eq!(
+            s.indicators[1].score.level,
+            Level::High,
+            "one fresh critical report"
+        );
+        assert!(s.theatre_index > 0.0);
     }
 
     #[test]

@@ -91,6 +91,7 @@ impl Store {
         let tx = conn.unchecked_transaction()?;
         let keys = tx.execute("DELETE FROM seen_key WHERE last_seen < ?1", [cutoff])?;
         tx.execute("DELETE FROM item WHERE first_seen < ?1", [cutoff])?;
+        tx.execute("DELETE FROM item_match WHERE matched_at < ?1", [cutoff])?;
         tx.commit()?;
         Ok(keys)
     }
@@ -133,7 +134,7 @@ mod tests {
             assert_eq!(first.len(), 1);
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 1);
+        assert_eq!(store.schema_version().unwrap(), 2);
         let again = store
             .insert_new_items(
                 vec![

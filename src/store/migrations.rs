@@ -47,6 +47,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX item_first_seen ON item (first_seen);
     "#,
+    // 2: matches of new items, the input of scores (recomputable after a restart).
+    r#"
+    CREATE TABLE item_match (
+        source     TEXT NOT NULL,
+        item_id    TEXT NOT NULL,
+        rule       TEXT NOT NULL,
+        indicator  TEXT NOT NULL,
+        severity   TEXT NOT NULL,
+        shadow     INTEGER NOT NULL,
+        terms      TEXT NOT NULL,
+        matched_at INTEGER NOT NULL,
+        published  INTEGER NOT NULL,
+        PRIMARY KEY (source, item_id, rule)
+    ) WITHOUT ROWID;
+    CREATE INDEX item_match_indicator ON item_match (indicator, matched_at);
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction a step.

@@ -5,9 +5,11 @@
 //! and short; async code runs them with `spawn_blocking`.
 
 mod items;
+mod matches;
 mod migrations;
 mod sources;
 
+pub use matches::MatchEvent;
 pub use sources::{FetchOutcome, SourceState};
 
 use rusqlite::Connection;

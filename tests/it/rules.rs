@@ -237,6 +237,21 @@ fn check_validates_rules_and_once_prints_matches() {
             .iter()
             .all(|i| !i["matches"].as_array().unwrap().is_empty())
     );
+    // The matches are stored and scored.
+    let out = env.tocsin(&["indicators", "--json"]);
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let indicators = summary["indicators"].as_array().unwrap();
+    assert_eq!(indicators.len(), 13);
+    let aviation = indicators
+        .iter()
+        .find(|i| i["indicator"] == "aviation-incident")
+        .unwrap();
+    assert!(aviation["matches"].as_u64().unwrap() >= 3, "{aviation}");
+    assert_ne!(
+        aviation["level"], "normal",
+        "a burst of AZAL crash reports raises the level"
+    );
+    assert!(summary["theatre_index"].as_f64().unwrap() > 0.0);
     // A broken rules directory makes `check` fail with the location.
     let dir = tempfile::tempdir().unwrap();
     copy_rules(dir.path());
