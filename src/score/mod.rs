@@ -123,7 +123,8 @@ impl ScoreModel {
             .iter()
             .filter(|e| e.at <= now)
             .map(|e| e.weight * (-(now - e.at).as_seconds_f64() / h).exp2())
-            .sum()
+            // `sum()` of no floats is -0.0, which prints as "-0.00".
+            .fold(0.0, |a, b| a + b)
     }
 
     /// The activity a steady stream at the long-run rate would sustain.
@@ -134,7 +135,7 @@ impl ScoreModel {
             .iter()
             .filter(|e| e.at <= now && e.at > since)
             .map(|e| e.weight)
-            .sum();
+            .fold(0.0, |a, b| a + b);
         total / window * self.half_life.as_secs_f64() / std::f64::consts::LN_2
     }
 
@@ -164,7 +165,7 @@ impl ScoreModel {
 
     /// The theatre index (0–100) from every indicator's activity.
     pub fn theatre_index(&self, activities: impl IntoIterator<Item = f64>) -> f64 {
-        let total: f64 = activities.into_iter().sum();
+        let total: f64 = activities.into_iter().fold(0.0, |a, b| a + b);
         100.0 * (1.0 - (-total / self.index_scale).exp())
     }
 }
