@@ -4,8 +4,11 @@
 //! `file:line:col: field: what is wrong`. Nothing here opens sockets or
 //! databases; building the running service from a `Config` is `app`'s job.
 
+mod location;
 mod raw;
 pub mod secret;
+#[cfg(test)]
+mod tests;
 mod validate;
 
 use crate::parse::html::{HtmlSelectors, HtmlSpec};

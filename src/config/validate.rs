@@ -1,5 +1,6 @@
 //! Validation of a raw config into a [`Config`], collecting every problem.
 
+use super::location::{field_at, line_col};
 use super::raw::{RawConfig, RawSecret, RawSource};
 use super::secret::SecretRef;
 use super::{Config, ConfigError, ConfigErrors, FetchSettings, SourceConfig, SourceKind};
@@ -11,7 +12,7 @@ use std::time::Duration;
 use toml::Spanned;
 use url::Url;
 
-const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
+pub(super) const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 const DEFAULT_LISTEN: &str = "127.0.0.1:9750";
 
 /// Collects errors against one file's text.
@@ -401,113 +402,5 @@ fn source_kind(ck: &mut Checker<'_>, index: usize, s: &RawSource) -> Option<Sour
             );
             None
         }
-    }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
-/// Names the key at a byte offset as a dotted path (`sources[3].interval`),
-/// for errors that TOML deserialisation reports with a span only.
-fn field_at(text: &str, offset: usize) -> String {
-    let offset = offset.min(text.len());
-    let mut table = String::new();
-    let mut counts: std::collections::HashMap<String, usize> = Default::default();
-    let mut key = String::new();
-    let mut pos = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim();
-        if pos > offset {
-            break;
-        }
-        if let Some(name) = trimmed
-            .strip_prefix("[[")
-            .and_then(|r| r.split("]]").next())
-        {
-            let name = name.trim().to_owned();
-            let n = counts
-                .entry(name.clone())
-                .and_modify(|n| *n += 1)
-                .or_insert(0);
-            table = format!("{name}[{n}]");
-            key.clear();
-        } else if let Some(name) = trimmed.strip_prefix('[').and_then(|r| r.split(']').next()) {
-            table = name.trim().to_owned();
-            key.clear();
-        } else if let Some((k, _)) = trimmed.split_once('=') {
-            key = k.trim().trim_matches('"').to_owned();
-        }
-        pos += line.len();
-    }
-    match (table.is_empty(), key.is_empty()) {
-        (_, true) => table,
-        (true, false) => key,
-        (false, false) => format!("{table}.{key}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn errors(text: &str) -> Vec<String> {
-        match validate(Path::new("tocsin.toml"), text) {
-            Ok(_) => vec![],
-            Err(e) => e.0.iter().map(ToString::to_string).collect(),
-        }
-    }
-
-    #[test]
-    fn bad_duration_names_file_line_column_and_field() {
-        let text = "[[sources]]\nid = \"a\"\nkind = \"feed\"\nurl = \"https://a.org/rss\"\n\n[[sources]]\nid = \"b\"\nkind = \"feed\"\nurl = \"https://b.org/rss\"\ninterval = \"every five minutes\"\n";
-        assert_eq!(
-            errors(text),
-            vec![
-                "tocsin.toml:10:12: sources[1].interval: \"every five minutes\" is not a duration (try \"5m\", \"30s\" or \"1h30m\")"
-            ]
-        );
-    }
-
-    #[test]
-    fn all_errors_at_once() {
-        let text = "[[sources]]\nid = \"a\"\nkind = \"rss\"\n[[sources]]\nid = \"a\"\nkind = \"html\"\nurl = \"ftp://x\"\n";
-        let errs = errors(text);
-        assert_eq!(errs.len(), 4, "{errs:#?}");
-        assert!(errs[0].contains("sources[0].kind: \"rss\" is not one of"));
-        assert!(errs[1].contains("sources[1].id: duplicate source id \"a\""));
-        assert!(errs[2].contains("sources[1].url: \"ftp://x\" is not an http(s) URL"));
-        assert!(errs[3].contains("sources[1].selectors: an \"html\" source needs `selectors`"));
-    }
-
-    #[test]
-    fn unknown_key_is_located() {
-        let errs = errors("[fetch]\ntimeout = \"10s\"\nuser_agnet = \"x\"\n");
-        assert_eq!(errs.len(), 1);
-        assert!(
-            errs[0].starts_with("tocsin.toml:3:1: fetch.user_agnet: unknown field `user_agnet`"),
-            "{}",
-            errs[0]
-        );
-    }
-
-    #[test]
-    fn defaults_apply() {
-        let cfg = validate(
-            Path::new("/etc/tocsin/tocsin.toml"),
-            "[[sources]]\nid = \"x\"\nkind = \"dir\"\npath = \"spool\"\n",
-        )
-        .unwrap();
-        assert_eq!(cfg.sources[0].interval, DEFAULT_INTERVAL);
-        assert_eq!(cfg.fetch.max_body, 10 * 1024 * 1024);
-        assert!(!cfg.sources[0].first_fetch_emits);
-        assert!(
-            matches!(&cfg.sources[0].kind, SourceKind::Dir { path } if path == Path::new("/etc/tocsin/spool"))
-        );
     }
 }
