@@ -8,6 +8,7 @@ mod items;
 mod migrations;
 mod sources;
 
+pub use items::Inserted;
 pub use sources::{FetchOutcome, SourceState};
 
 use rusqlite::Connection;
