@@ -7,6 +7,7 @@
 pub mod reload;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::model::Item;
 use crate::source::schedule::{self, Limits, Observer};
 use crate::source::{PollReport, Poller, fetch::Fetcher};
@@ -29,6 +30,7 @@ pub struct App {
     pub poller: Arc<Poller>,
     pub limits: Arc<Limits>,
     pub rules: Arc<LiveRules>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl App {
@@ -52,12 +54,19 @@ impl App {
             backoff_max: config.fetch.backoff_max,
         });
         let limits = Arc::new(Limits::new(&config.fetch));
+        let metrics = Arc::new(Metrics::new());
+        metrics.init(
+            &config.sources,
+            &store.source_states()?,
+            rules.current().rule_count(),
+        );
         Ok(App {
             config,
             store,
             poller,
             limits,
             rules,
+            metrics,
         })
     }
 
@@ -83,7 +92,11 @@ pub async fn run(app: App) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
     let (tx, rx) = mpsc::channel::<Vec<Item>>(1024);
-    let observer: Observer = Arc::new(log_report);
+    let metrics = app.metrics.clone();
+    let observer: Observer = Arc::new(move |report| {
+        log_report(report);
+        metrics.observe_poll(report);
+    });
     tracing::info!(
         sources = app.config.sources.len(),
         rules = app.rules.current().rule_count(),
@@ -99,8 +112,12 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         cancel.clone(),
         &tracker,
     );
-    tracker.spawn(consume(rx, app.rules.clone()));
-    tracker.spawn(reload::watch(app.rules.clone(), cancel.clone()));
+    tracker.spawn(consume(rx, app.rules.clone(), app.metrics.clone()));
+    tracker.spawn(reload::watch(
+        app.rules.clone(),
+        app.metrics.clone(),
+        cancel.clone(),
+    ));
     tracker.spawn(prune_loop(
         app.store.clone(),
         app.config.retention,
@@ -121,12 +138,14 @@ pub async fn run(app: App) -> anyhow::Result<()> {
 
 /// The downstream end of the pipeline: every new item is matched against
 /// the rules in use at that moment. Scores and alerts attach here.
-async fn consume(mut rx: mpsc::Receiver<Vec<Item>>, rules: Arc<LiveRules>) {
+async fn consume(mut rx: mpsc::Receiver<Vec<Item>>, rules: Arc<LiveRules>, metrics: Arc<Metrics>) {
     while let Some(batch) = rx.recv().await {
         let rules = rules.current();
         for item in batch {
             tracing::debug!(source.id = %item.source, item.id = %item.id, title = %item.title, "new item");
-            for m in rules.match_item(&item) {
+            let matches = rules.match_item(&item);
+            metrics.observe_matches(&matches);
+            for m in matches {
                 tracing::info!(
                     source.id = %item.source,
                     item.id = %item.id,
