@@ -1,12 +1,14 @@
 //! Building the service from a validated config, and running it.
 //!
 //! `build` does all start-up IO once (open the store, build the HTTP
-//! client); `run` spawns the tracked tasks and shuts them down on a signal.
-//! Every task is cancellable and tracked, so shutdown is prompt and clean.
+//! client); `run` binds the side door, spawns the tracked tasks and shuts
+//! them down on a signal. Every task is cancellable and tracked, so
+//! shutdown is prompt and clean.
 
 pub mod reload;
 
 use crate::config::Config;
+use crate::http::{self, Check, HttpState, Readiness};
 use crate::metrics::Metrics;
 use crate::model::Item;
 use crate::source::schedule::{self, Limits, Observer};
@@ -87,10 +89,21 @@ impl App {
     }
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
+/// Runs the daemon until SIGTERM or SIGINT. Failing to bind `http.listen`
+/// is fatal before anything else starts.
 pub async fn run(app: App) -> anyhow::Result<()> {
+    let listener = http::bind(app.config.listen).await?;
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
+    // The store is open and the rules are loaded: `build` succeeded.
+    let readiness = Arc::new(Readiness::default());
+    readiness.pass(Check::Store);
+    readiness.pass(Check::Rules);
+    let state = Arc::new(HttpState {
+        metrics: app.metrics.clone(),
+        readiness: readiness.clone(),
+    });
+    tracker.spawn(http::serve(listener, state, cancel.clone()));
     let (tx, rx) = mpsc::channel::<Vec<Item>>(1024);
     let metrics = app.metrics.clone();
     let observer: Observer = Arc::new(move |report| {
@@ -112,6 +125,7 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         cancel.clone(),
         &tracker,
     );
+    readiness.pass(Check::Scheduler);
     tracker.spawn(consume(rx, app.rules.clone(), app.metrics.clone()));
     tracker.spawn(reload::watch(
         app.rules.clone(),

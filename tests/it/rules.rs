@@ -259,7 +259,7 @@ fn check_validates_rules_and_once_prints_matches() {
 fn run_reloads_rules_on_change_and_sighup_and_keeps_them_on_a_bad_reload() {
     let rules = tempfile::tempdir().unwrap();
     copy_rules(rules.path());
-    let env = Env::new("");
+    let env = Env::new(&http_listen(free_addr()));
     env.set_rules_dir(rules.path());
     let mut child = bin()
         .args(["run", "--log-format", "json", "--config"])

@@ -223,6 +223,31 @@ impl Env {
     }
 }
 
+/// A free port on 127.0.0.1 for a daemon's `http.listen`: bound by the
+/// test, then released for the daemon to take.
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// An `[http]` table listening on `addr`. Every test that runs the daemon
+/// uses its own port, so tests in parallel never meet on the default one.
+pub fn http_listen(addr: SocketAddr) -> String {
+    format!("[http]\nlisten = \"{addr}\"\n")
+}
+
+/// Kills the daemon if the test fails before it stops it.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A feed source table for config.
 pub fn feed_source(id: &str, url: &str, extra: &str) -> String {
     format!("[[sources]]\nid = \"{id}\"\nkind = \"feed\"\nurl = \"{url}\"\n{extra}\n")
