@@ -4,85 +4,15 @@
 //! is taken.
 
 use crate::support::*;
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const CRASH: &str = "Russian Missile Shot Down Azerbaijani Passenger Plane – Reports";
 
-/// A plain HTTP/1.0 request: status, content type and body.
-fn request(addr: SocketAddr, method: &str, path: &str) -> std::io::Result<(u16, String, String)> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw)?;
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let content_type = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-type")
-                .then(|| value.trim().to_owned())
-        })
-        .unwrap_or_default();
-    Ok((status, content_type, body.to_owned()))
-}
-
-fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
-    request(addr, "GET", path).unwrap_or_else(|e| panic!("GET {path}: {e}"))
-}
-
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
-}
-
-/// One sample of the text format: name, labels, value.
-type Sample = (String, BTreeMap<String, String>, f64);
-
-/// Parses the samples of a scrape (our label values hold no `,` or `"`).
-fn samples(text: &str) -> Vec<Sample> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|line| {
-            let (series, value) = line.rsplit_once(' ').expect("sample value");
-            let (name, labels) = match series.split_once('{') {
-                Some((name, labels)) => (name, labels.trim_end_matches('}')),
-                None => (series, ""),
-            };
-            let labels = labels
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .map(|pair| {
-                    let (k, v) = pair.split_once('=').expect("label pair");
-                    (k.to_owned(), v.trim_matches('"').to_owned())
-                })
-                .collect();
-            (name.to_owned(), labels, value.parse().expect("number"))
-        })
-        .collect()
-}
-
-/// The sum of the samples of `name` whose labels include `want`.
-fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> Option<f64> {
-    let found: Vec<f64> = samples
-        .iter()
-        .filter(|(n, labels, _)| {
-            n == name
-                && want
-                    .iter()
-                    .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
-        })
-        .map(|(_, _, v)| *v)
-        .collect();
-    (!found.is_empty()).then(|| found.iter().sum())
 }
 
 /// Runs the real `promtool check metrics` on a scrape. Without promtool the
