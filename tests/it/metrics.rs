@@ -126,33 +126,21 @@ fn run_serves_metrics_health_and_readiness() {
     ));
     let daemon = start(&env, addr);
 
+    // Each source polled once with the outcome it deserves, and the crash
+    // report matched downstream.
+    let outcomes = [
+        ("news", "ok"),
+        ("quiet", "ok"),
+        ("down", "status"),
+        ("garbled", "parse"),
+    ];
     let polled = |s: &[Sample]| {
-        value(
-            s,
-            "tocsin_fetches_total",
-            &[("source", "news"), ("outcome", "ok")],
-        ) == Some(1.0)
-            && value(
-                s,
-                "tocsin_fetches_total",
-                &[("source", "quiet"), ("outcome", "ok")],
-            ) == Some(1.0)
-            && value(
-                s,
-                "tocsin_fetches_total",
-                &[("source", "down"), ("outcome", "status")],
-            ) == Some(1.0)
-            && value(
-                s,
-                "tocsin_fetches_total",
-                &[("source", "garbled"), ("outcome", "parse")],
-            ) == Some(1.0)
-            && value(
-                s,
-                "tocsin_matches_total",
-                &[("indicator", "aviation-incident")],
-            )
-            .is_some()
+        let once = |&(id, outcome): &(&str, &str)| {
+            let labels = [("source", id), ("outcome", outcome)];
+            value(s, "tocsin_fetches_total", &labels) == Some(1.0)
+        };
+        let crash = [("indicator", "aviation-incident")];
+        outcomes.iter().all(once) && value(s, "tocsin_matches_total", &crash).is_some()
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     let (content_type, text) = loop {
