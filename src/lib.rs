@@ -6,6 +6,8 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod parse;
 pub mod rules;

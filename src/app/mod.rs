@@ -1,12 +1,15 @@
 //! Building the service from a validated config, and running it.
 //!
 //! `build` does all start-up IO once (open the store, build the HTTP
-//! client); `run` spawns the tracked tasks and shuts them down on a signal.
-//! Every task is cancellable and tracked, so shutdown is prompt and clean.
+//! client); `run` binds the side door, spawns the tracked tasks and shuts
+//! them down on a signal. Every task is cancellable and tracked, so
+//! shutdown is prompt and clean.
 
 pub mod reload;
 
 use crate::config::Config;
+use crate::http::{self, Check, HttpState, Readiness};
+use crate::metrics::Metrics;
 use crate::model::Item;
 use crate::score::{Event, Level, ScoreModel, Summary};
 use crate::source::schedule::{self, Limits, Observer};
@@ -31,6 +34,7 @@ pub struct App {
     pub poller: Arc<Poller>,
     pub limits: Arc<Limits>,
     pub rules: Arc<LiveRules>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl App {
@@ -54,12 +58,19 @@ impl App {
             backoff_max: config.fetch.backoff_max,
         });
         let limits = Arc::new(Limits::new(&config.fetch));
+        let metrics = Arc::new(Metrics::new());
+        metrics.init(
+            &config.sources,
+            &store.source_states()?,
+            rules.current().rule_count(),
+        );
         Ok(App {
             config,
             store,
             poller,
             limits,
             rules,
+            metrics,
         })
     }
 
@@ -80,12 +91,27 @@ impl App {
     }
 }
 
-/// Runs the daemon until SIGTERM or SIGINT.
+/// Runs the daemon until SIGTERM or SIGINT. Failing to bind `http.listen`
+/// is fatal before anything else starts.
 pub async fn run(app: App) -> anyhow::Result<()> {
+    let listener = http::bind(app.config.listen).await?;
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
+    // The store is open and the rules are loaded: `build` succeeded.
+    let readiness = Arc::new(Readiness::default());
+    readiness.pass(Check::Store);
+    readiness.pass(Check::Rules);
+    let state = Arc::new(HttpState {
+        metrics: app.metrics.clone(),
+        readiness: readiness.clone(),
+    });
+    tracker.spawn(http::serve(listener, state, cancel.clone()));
     let (tx, rx) = mpsc::channel::<Vec<Item>>(1024);
-    let observer: Observer = Arc::new(log_report);
+    let metrics = app.metrics.clone();
+    let observer: Observer = Arc::new(move |report| {
+        log_report(report);
+        metrics.observe_poll(report);
+    });
     tracing::info!(
         sources = app.config.sources.len(),
         rules = app.rules.current().rule_count(),
@@ -101,8 +127,18 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         cancel.clone(),
         &tracker,
     );
-    tracker.spawn(consume(rx, app.rules.clone(), app.store.clone()));
-    tracker.spawn(reload::watch(app.rules.clone(), cancel.clone()));
+    readiness.pass(Check::Scheduler);
+    tracker.spawn(consume(
+        rx,
+        app.rules.clone(),
+        app.store.clone(),
+        app.metrics.clone(),
+    ));
+    tracker.spawn(reload::watch(
+        app.rules.clone(),
+        app.metrics.clone(),
+        cancel.clone(),
+    ));
     tracker.spawn(prune_loop(
         app.store.clone(),
         app.config.retention,
@@ -146,9 +182,14 @@ pub fn indicator_summary(
 }
 
 /// The downstream end of the pipeline: every new item is matched against
-/// the rules in use at that moment, its matches are stored, and indicator
-/// levels are re-scored. Alerts attach here.
-async fn consume(mut rx: mpsc::Receiver<Vec<Item>>, rules: Arc<LiveRules>, store: Arc<Store>) {
+/// the rules in use at that moment, its matches are counted and stored, and
+/// indicator levels are re-scored. Alerts attach here.
+async fn consume(
+    mut rx: mpsc::Receiver<Vec<Item>>,
+    rules: Arc<LiveRules>,
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+) {
     let model = ScoreModel::default();
     let mut levels: HashMap<String, Level> = HashMap::new();
     while let Some(batch) = rx.recv().await {
@@ -157,6 +198,7 @@ async fn consume(mut rx: mpsc::Receiver<Vec<Item>>, rules: Arc<LiveRules>, store
         for item in batch {
             tracing::debug!(source.id = %item.source, item.id = %item.id, title = %item.title, "new item");
             let matches = rules.match_item(&item);
+            metrics.observe_matches(&matches);
             for m in &matches {
                 tracing::info!(
                     source.id = %item.source,

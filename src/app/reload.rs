@@ -2,6 +2,7 @@
 //! rule files change or on SIGHUP. A reload that fails keeps the running
 //! rules and logs every error; only start-up treats rule errors as fatal.
 
+use crate::metrics::Metrics;
 use crate::rules::RuleSet;
 use crate::source::local;
 use arc_swap::ArcSwap;
@@ -87,8 +88,9 @@ fn snapshot(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Reloads on SIGHUP and whenever the rule files change, until cancelled.
-pub async fn watch(rules: Arc<LiveRules>, cancel: CancellationToken) {
+/// Reloads on SIGHUP and whenever the rule files change, until cancelled;
+/// every reload that swapped or kept the rules is counted.
+pub async fn watch(rules: Arc<LiveRules>, metrics: Arc<Metrics>, cancel: CancellationToken) {
     #[cfg(unix)]
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .expect("cannot install SIGHUP handler");
@@ -110,6 +112,13 @@ pub async fn watch(rules: Arc<LiveRules>, cancel: CancellationToken) {
             tracing::info!("SIGHUP: reloading rules");
         }
         let rules = rules.clone();
-        let _ = tokio::task::spawn_blocking(move || rules.reload(force)).await;
+        match tokio::task::spawn_blocking(move || rules.reload(force)).await {
+            Ok(Reload::Swapped { rules }) => {
+                metrics.rule_reloads.with_label_values(&["swapped"]).inc();
+                metrics.rules_loaded.set(rules as i64);
+            }
+            Ok(Reload::Kept { .. }) => metrics.rule_reloads.with_label_values(&["kept"]).inc(),
+            Ok(Reload::Unchanged) | Err(_) => {}
+        }
     }
 }

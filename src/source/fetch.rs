@@ -30,6 +30,14 @@ pub enum Fetched {
     },
 }
 
+/// One fetch attempt: the status of the (final, after redirects) response
+/// when one arrived, and what came of it.
+#[derive(Debug)]
+pub struct Attempt {
+    pub status: Option<u16>,
+    pub result: Result<Fetched, FetchError>,
+}
+
 /// Why a fetch failed. Every kind is retried on the next poll with backoff;
 /// `RetryLater` also says when the server asked us to come back.
 #[derive(Debug, thiserror::Error)]
@@ -108,12 +116,9 @@ impl Fetcher {
         })
     }
 
-    /// One conditional GET.
-    pub async fn fetch(
-        &self,
-        url: &url::Url,
-        validators: &Validators,
-    ) -> Result<Fetched, FetchError> {
+    /// One conditional GET. The attempt carries the response status even
+    /// when reading the body failed, so every response can be counted.
+    pub async fn fetch(&self, url: &url::Url, validators: &Validators) -> Attempt {
         let mut request = self.client.get(url.clone());
         if let Some(etag) = &validators.etag {
             request = request.header(header::IF_NONE_MATCH, etag);
@@ -121,7 +126,20 @@ impl Fetcher {
         if let Some(lm) = &validators.last_modified {
             request = request.header(header::IF_MODIFIED_SINCE, lm);
         }
-        let mut response = request.send().await.map_err(FetchError::from_reqwest)?;
+        match request.send().await {
+            Ok(response) => Attempt {
+                status: Some(response.status().as_u16()),
+                result: self.read(response).await,
+            },
+            Err(e) => Attempt {
+                status: None,
+                result: Err(FetchError::from_reqwest(e)),
+            },
+        }
+    }
+
+    /// Judges the status and streams the body within the size limit.
+    async fn read(&self, mut response: reqwest::Response) -> Result<Fetched, FetchError> {
         let status = response.status();
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);

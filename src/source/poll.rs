@@ -20,6 +20,13 @@ pub struct PollReport {
     /// When the source should be polled next (interval with jitter, or
     /// backoff after failures, or what `Retry-After` asked for).
     pub next_due: DateTime<Utc>,
+    /// Status of the final HTTP response, when one arrived (none for local
+    /// sources, timeouts before the headers and connection failures).
+    pub http_status: Option<u16>,
+    /// Time taken to fetch the document (request and body) or read it.
+    pub fetch_duration: Duration,
+    /// Failed polls in a row, this one included (0 after a success).
+    pub consecutive_failures: u32,
 }
 
 /// A successful poll.
@@ -28,6 +35,10 @@ pub struct PollOk {
     pub not_modified: bool,
     pub items_parsed: usize,
     pub new_items: Vec<Item>,
+    /// Items dropped because they had been seen before.
+    pub duplicates: usize,
+    /// Files of a spool directory skipped because they did not parse.
+    pub unparsed_files: usize,
     pub bytes: usize,
 }
 
@@ -89,38 +100,58 @@ impl Poller {
             last_modified: state.last_modified.clone(),
         };
         let emit = state.initialized || src.first_fetch_emits;
-        let result = self.get(src, &validators).await;
+        let started = std::time::Instant::now();
+        let (http_status, fetched) = self.get(src, &validators).await;
+        let fetch_duration = started.elapsed();
         let now = Utc::now();
-        let failures = state.consecutive_failures + 1;
-        match result {
-            Ok(doc) => match self.finish(src, doc, emit, now).await {
-                Ok(report) => report,
-                Err(error) => self.fail(src, error, failures, now).await,
-            },
-            Err(error) => self.fail(src, error, failures, now).await,
+        let next_due = self.next_due(src.interval, now);
+        let result = match fetched {
+            Ok(doc) => self.finish(src, doc, emit, now, next_due).await,
+            Err(error) => Err(error),
+        };
+        let (result, next_due, consecutive_failures) = match result {
+            Ok(ok) => (Ok(ok), next_due, 0),
+            Err(error) => {
+                let failures = state.consecutive_failures + 1;
+                let next_due = self.fail(src, &error, failures, now).await;
+                (Err(error), next_due, failures)
+            }
+        };
+        PollReport {
+            source: src.id.clone(),
+            result,
+            next_due,
+            http_status,
+            fetch_duration,
+            consecutive_failures,
         }
     }
 
+    /// Fetches or reads the document; `None` when it has not changed. The
+    /// status of the HTTP response, if any, comes back with it.
     async fn get(
         &self,
         src: &SourceConfig,
         validators: &Validators,
-    ) -> Result<Option<Document>, PollError> {
+    ) -> (Option<u16>, Result<Option<Document>, PollError>) {
         match &src.kind {
             SourceKind::Feed { url } | SourceKind::Html { url, .. } => {
-                match self.fetcher.fetch(url, validators).await? {
-                    Fetched::NotModified => Ok(None),
-                    Fetched::Body {
+                let attempt = self.fetcher.fetch(url, validators).await;
+                let document = match attempt.result {
+                    Ok(Fetched::NotModified) => Ok(None),
+                    Ok(Fetched::Body {
                         bytes,
                         content_type,
                         validators,
                         url,
-                    } => Ok(Some(Document {
+                    }) => Ok(Some(Document {
                         parts: vec![(bytes, content_type)],
                         validators,
                         url: Some(url),
                     })),
-                }
+                    Err(e) => Err(e.into()),
+                };
+                (attempt.status, document)
             }
             SourceKind::File { path } | SourceKind::Dir { path } => {
                 let is_dir = matches!(src.kind, SourceKind::Dir { .. });
@@ -131,7 +162,7 @@ impl Poller {
                 };
                 let path = path.clone();
                 let previous = validators.clone();
-                tokio::task::spawn_blocking(move || {
+                let read = tokio::task::spawn_blocking(move || {
                     let snap = local::snapshot(&path, is_dir).map_err(&local_err)?;
                     if local::unchanged(&snap, &previous) {
                         return Ok(None);
@@ -153,7 +184,8 @@ impl Poller {
                     }))
                 })
                 .await
-                .expect("local read task panicked")
+                .expect("local read task panicked");
+                (None, read)
             }
         }
     }
@@ -165,11 +197,11 @@ impl Poller {
         doc: Option<Document>,
         emit: bool,
         now: DateTime<Utc>,
-    ) -> Result<PollReport, PollError> {
-        let next_due = self.next_due(src.interval, now);
+        next_due: DateTime<Utc>,
+    ) -> Result<PollOk, PollError> {
         let store = self.store.clone();
         let src2 = src.clone();
-        let outcome = tokio::task::spawn_blocking(move || -> Result<PollOk, PollError> {
+        tokio::task::spawn_blocking(move || -> Result<PollOk, PollError> {
             let Some(doc) = doc else {
                 let outcome = FetchOutcome::default();
                 store
@@ -179,19 +211,26 @@ impl Poller {
                     not_modified: true,
                     items_parsed: 0,
                     new_items: vec![],
+                    duplicates: 0,
+                    unparsed_files: 0,
                     bytes: 0,
                 });
             };
             let bytes = doc.parts.iter().map(|(b, _)| b.len()).sum();
-            let (items, selectors_empty) = parse_document(&src2, &doc, now)?;
+            let Parsed {
+                items,
+                selectors_empty,
+                unparsed_files,
+            } = parse_document(&src2, &doc, now)?;
             if selectors_empty {
                 // A broken scraper must be visible, not silent.
                 tracing::warn!(source.id = %src2.id, "html item selector matched nothing; the page layout may have changed");
             }
             let items_parsed = items.len();
-            let new_items = store
+            let inserted = store
                 .insert_new_items(items, now, emit)
                 .map_err(|e| PollError::Store(e.to_string()))?;
+            let new_items = inserted.new;
             let outcome = FetchOutcome {
                 etag: doc.validators.etag,
                 last_modified: doc.validators.last_modified,
@@ -205,29 +244,26 @@ impl Poller {
                 not_modified: false,
                 items_parsed,
                 new_items,
+                duplicates: inserted.duplicates,
+                unparsed_files,
                 bytes,
             })
         })
         .await
-        .expect("parse task panicked");
-        let ok = outcome?;
-        Ok(PollReport {
-            source: src.id.clone(),
-            result: Ok(ok),
-            next_due,
-        })
+        .expect("parse task panicked")
     }
 
+    /// Records a failed poll and returns when to try again.
     async fn fail(
         &self,
         src: &SourceConfig,
-        error: PollError,
+        error: &PollError,
         failures: u32,
         now: DateTime<Utc>,
-    ) -> PollReport {
+    ) -> DateTime<Utc> {
         let mut next_due = now
             + chrono::Duration::from_std(self.backoff(src.interval, failures)).unwrap_or_default();
-        if let PollError::Fetch(FetchError::RetryLater { after, .. }) = &error {
+        if let PollError::Fetch(FetchError::RetryLater { after, .. }) = error {
             next_due = next_due.max(now + chrono::Duration::from_std(*after).unwrap_or_default());
         }
         let store = self.store.clone();
@@ -240,11 +276,7 @@ impl Poller {
         if let Err(e) = recorded {
             tracing::error!(source.id = %src.id, error = %e, "cannot record fetch failure");
         }
-        PollReport {
-            source: src.id.clone(),
-            result: Err(error),
-            next_due,
-        }
+        next_due
     }
 
     /// The regular next poll: the interval, shifted by up to ±jitter.
@@ -272,13 +304,22 @@ fn jittered(base: Duration, jitter: f64) -> Duration {
     base.mul_f64(factor)
 }
 
+/// The items of a document, and what went wrong short of failing the poll.
+struct Parsed {
+    items: Vec<Item>,
+    /// An `html` source's item selector matched nothing.
+    selectors_empty: bool,
+    /// Files of a spool directory skipped because they did not parse.
+    unparsed_files: usize,
+}
+
 /// Parses every part of a document. For a spool directory, one bad file is
 /// logged and skipped; only if every file fails is the poll an error.
 fn parse_document(
     src: &SourceConfig,
     doc: &Document,
     now: DateTime<Utc>,
-) -> Result<(Vec<Item>, bool), PollError> {
+) -> Result<Parsed, PollError> {
     let ctx = SourceCtx {
         id: src.id.clone(),
         lang_hint: src.lang.clone(),
@@ -289,10 +330,15 @@ fn parse_document(
         let text = parse::charset::decode(bytes, content_type.as_deref());
         let base = doc.url.clone().expect("html sources are fetched over HTTP");
         let page = html::parse_page(&text, &base, spec, &ctx, now);
-        return Ok((page.items, page.matched == 0));
+        return Ok(Parsed {
+            items: page.items,
+            selectors_empty: page.matched == 0,
+            unparsed_files: 0,
+        });
     }
     let mut items = Vec::new();
     let mut last_error = None;
+    let mut unparsed_files = 0;
     let mut parsed_any = doc.parts.is_empty();
     for (bytes, content_type) in &doc.parts {
         match parse::parse_document(bytes, content_type.as_deref(), &ctx, now) {
@@ -304,12 +350,17 @@ fn parse_document(
                 if doc.parts.len() > 1 {
                     tracing::warn!(source.id = %src.id, error = %e, "skipping unparseable file in spool");
                 }
+                unparsed_files += 1;
                 last_error = Some(e);
             }
         }
     }
     match (parsed_any, last_error) {
         (false, Some(e)) => Err(e.into()),
-        _ => Ok((items, false)),
+        _ => Ok(Parsed {
+            items,
+            selectors_empty: false,
+            unparsed_files,
+        }),
     }
 }

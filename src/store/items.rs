@@ -21,6 +21,15 @@ fn keys(item: &Item) -> Vec<String> {
     keys
 }
 
+/// What [`Store::insert_new_items`] made of a batch.
+#[derive(Debug, Default)]
+pub struct Inserted {
+    /// Items not seen before, in feed order (empty when not emitting).
+    pub new: Vec<Item>,
+    /// Items seen before, or twice in the batch.
+    pub duplicates: usize,
+}
+
 impl Store {
     /// Records items as seen and returns those not seen before, in feed
     /// order. With `emit == false` (a source's first fetch) everything is
@@ -30,10 +39,11 @@ impl Store {
         items: Vec<Item>,
         now: DateTime<Utc>,
         emit: bool,
-    ) -> Result<Vec<Item>, StoreError> {
+    ) -> Result<Inserted, StoreError> {
         let conn = self.conn();
         let tx = conn.unchecked_transaction()?;
         let mut fresh = Vec::new();
+        let mut duplicates = 0;
         {
             let mut seen =
                 tx.prepare_cached("SELECT 1 FROM seen_key WHERE source = ?1 AND key = ?2")?;
@@ -55,6 +65,7 @@ impl Store {
                     mark.execute(params![item.source, key, now.timestamp()])?;
                 }
                 if known || fresh.iter().any(|f: &Item| f.id == item.id) {
+                    duplicates += 1;
                     continue;
                 }
                 store_item.execute(params![
@@ -74,7 +85,10 @@ impl Store {
             }
         }
         tx.commit()?;
-        Ok(fresh)
+        Ok(Inserted {
+            new: fresh,
+            duplicates,
+        })
     }
 
     /// Forgets seen keys and stored items not seen within `retention`.
@@ -131,7 +145,7 @@ mod tests {
             let first = store
                 .insert_new_items(vec![item("a", "http://x.org/a?utm_source=rss")], now, true)
                 .unwrap();
-            assert_eq!(first.len(), 1);
+            assert_eq!((first.new.len(), first.duplicates), (1, 0));
         }
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.schema_version().unwrap(), 2);
@@ -146,9 +160,14 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            again.iter().map(|i| i.title.as_str()).collect::<Vec<_>>(),
+            again
+                .new
+                .iter()
+                .map(|i| i.title.as_str())
+                .collect::<Vec<_>>(),
             ["b"]
         );
+        assert_eq!(again.duplicates, 1);
     }
 
     #[test]
@@ -160,12 +179,14 @@ mod tests {
             store
                 .insert_new_items(vec![item("a", "https://x.org/a")], now, false)
                 .unwrap()
+                .new
                 .is_empty()
         );
         assert!(
             store
                 .insert_new_items(vec![item("a", "https://x.org/a")], now, true)
                 .unwrap()
+                .new
                 .is_empty()
         );
         let later = now + Duration::days(40);

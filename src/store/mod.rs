@@ -9,6 +9,7 @@ mod matches;
 mod migrations;
 mod sources;
 
+pub use items::Inserted;
 pub use matches::MatchEvent;
 pub use sources::{FetchOutcome, SourceState};
 

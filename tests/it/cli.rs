@@ -83,16 +83,6 @@ fn version_is_printed() {
     );
 }
 
-/// Kills the daemon if the test fails before it stops it.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn run_polls_and_stops_cleanly_on_sigterm() {
     let server = TestServer::start();
@@ -100,7 +90,11 @@ fn run_polls_and_stops_cleanly_on_sigterm() {
         "/f",
         Route::ok(rss(&[("a", "Alpha")]), "application/rss+xml"),
     );
-    let env = Env::new(&feed_source("f", &server.url("/f"), "interval = \"1s\""));
+    let env = Env::new(&format!(
+        "{}{}",
+        http_listen(free_addr()),
+        feed_source("f", &server.url("/f"), "interval = \"1s\"")
+    ));
     let mut child = KillOnDrop(
         bin()
             .args(["run", "--log-format", "json", "--config"])

@@ -274,7 +274,8 @@ fn check_validates_rules_and_once_prints_matches() {
 fn run_reloads_rules_on_change_and_sighup_and_keeps_them_on_a_bad_reload() {
     let rules = tempfile::tempdir().unwrap();
     copy_rules(rules.path());
-    let env = Env::new("");
+    let addr = free_addr();
+    let env = Env::new(&http_listen(addr));
     env.set_rules_dir(rules.path());
     let mut child = bin()
         .args(["run", "--log-format", "json", "--config"])
@@ -322,6 +323,19 @@ fn run_reloads_rules_on_change_and_sighup_and_keeps_them_on_a_bad_reload() {
         .unwrap();
     wait_for("SIGHUP: reloading rules");
     wait_for("rules reloaded");
+    // Counted: one kept, two swapped (file change, SIGHUP); the new count.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let reloads = loop {
+        let s = samples(&get(addr, "/metrics").2);
+        let reloads =
+            ["kept", "swapped"].map(|o| value(&s, "tocsin_rule_reloads_total", &[("outcome", o)]));
+        let loaded = value(&s, "tocsin_rules_loaded", &[]);
+        if reloads == [Some(1.0), Some(2.0)] || Instant::now() > deadline {
+            break (reloads, loaded);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(reloads, ([Some(1.0), Some(2.0)], Some(count as f64 + 1.0)));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

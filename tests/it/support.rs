@@ -5,8 +5,9 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::{Arc, Mutex};
@@ -238,6 +239,31 @@ impl Env {
     }
 }
 
+/// A free port on 127.0.0.1 for a daemon's `http.listen`: bound by the
+/// test, then released for the daemon to take.
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// An `[http]` table listening on `addr`. Every test that runs the daemon
+/// uses its own port, so tests in parallel never meet on the default one.
+pub fn http_listen(addr: SocketAddr) -> String {
+    format!("[http]\nlisten = \"{addr}\"\n")
+}
+
+/// Kills the daemon if the test fails before it stops it.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A feed source table for config.
 pub fn feed_source(id: &str, url: &str, extra: &str) -> String {
     format!("[[sources]]\nid = \"{id}\"\nkind = \"feed\"\nurl = \"{url}\"\n{extra}\n")
@@ -261,4 +287,77 @@ pub fn titles(items: &[serde_json::Value]) -> Vec<String> {
         .iter()
         .map(|i| i["title"].as_str().unwrap_or("").to_owned())
         .collect()
+}
+
+/// A plain HTTP/1.0 request: status, content type and body.
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+) -> std::io::Result<(u16, String, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(stream, "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw)?;
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-type")
+                .then(|| value.trim().to_owned())
+        })
+        .unwrap_or_default();
+    Ok((status, content_type, body.to_owned()))
+}
+
+pub fn get(addr: SocketAddr, path: &str) -> (u16, String, String) {
+    request(addr, "GET", path).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// One sample of the text format: name, labels, value.
+pub type Sample = (String, BTreeMap<String, String>, f64);
+
+/// Parses the samples of a scrape (our label values hold no `,` or `"`).
+pub fn samples(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').expect("sample value");
+            let (name, labels) = match series.split_once('{') {
+                Some((name, labels)) => (name, labels.trim_end_matches('}')),
+                None => (series, ""),
+            };
+            let labels = labels
+                .split(',')
+                .filter(|p| !p.is_empty())
+                .map(|pair| {
+                    let (k, v) = pair.split_once('=').expect("label pair");
+                    (k.to_owned(), v.trim_matches('"').to_owned())
+                })
+                .collect();
+            (name.to_owned(), labels, value.parse().expect("number"))
+        })
+        .collect()
+}
+
+/// The sum of the samples of `name` whose labels include `want`.
+pub fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> Option<f64> {
+    let found: Vec<f64> = samples
+        .iter()
+        .filter(|(n, labels, _)| {
+            n == name
+                && want
+                    .iter()
+                    .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, _, v)| *v)
+        .collect();
+    (!found.is_empty()).then(|| found.iter().sum())
 }
