@@ -38,10 +38,12 @@ fn classify(text: &str, bytes: &[u8], i: usize) -> (usize, bool) {
     }
 }
 
-/// The automaton over all words of all terms; pattern ids are word ids.
+/// The automaton over the anchor words of all terms.
 #[derive(Debug)]
 pub struct WordIndex {
     dfa: DFA,
+    /// Word id (pattern id in the program) of each automaton pattern.
+    word_ids: Vec<u32>,
     /// The unanchored start state: the automaton is here when no word is
     /// being matched, and stays here until the next non-word character.
     start: StateID,
@@ -51,22 +53,28 @@ pub struct WordIndex {
 }
 
 impl WordIndex {
-    /// Builds the index over `words` (folded, word characters only).
-    pub fn new(words: &[String]) -> Option<WordIndex> {
-        if words.is_empty() {
+    /// Builds the index over the words `ids` of `words` (folded, word
+    /// characters only); hits report those ids.
+    pub fn new(words: &[String], ids: &[u32]) -> Option<WordIndex> {
+        if ids.is_empty() {
             return None;
         }
         // Patterns carry a leading space: see the module comment.
         let dfa = DFA::builder()
             .match_kind(MatchKind::Standard)
             .prefilter(false)
-            .build(words.iter().map(|w| format!(" {w}")))
+            .build(ids.iter().map(|&w| format!(" {}", words[w as usize])))
             .expect("word patterns are small, valid strings");
         let start = dfa
             .start_state(Anchored::No)
             .expect("the DFA has an unanchored start state");
         let space = dfa.next_state(Anchored::No, start, b' ');
-        Some(WordIndex { dfa, start, space })
+        Some(WordIndex {
+            dfa,
+            word_ids: ids.to_vec(),
+            start,
+            space,
+        })
     }
 
     /// Approximate heap size of the automaton, in bytes.
@@ -98,7 +106,7 @@ impl WordIndex {
                         let begin = end + 1 - dfa.pattern_len(pid);
                         let right_ok = end == bytes.len() || !classify(text, bytes, end).1;
                         out.push(Hit {
-                            pat: pid.as_u32(),
+                            pat: self.word_ids[pid.as_usize()],
                             field,
                             start: begin as u32,
                             end: end as u32,
