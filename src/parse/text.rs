@@ -26,7 +26,8 @@ pub fn html_to_text(input: &str) -> String {
         };
         let name = tag_name(&tag[1..gt]);
         rest = &tag[gt + 1..];
-        if name == "script" || name == "style" {
+        if name.eq_ignore_ascii_case("script") || name.eq_ignore_ascii_case("style") {
+            let name = name.to_ascii_lowercase();
             let close = format!("</{name}");
             rest = match find_ascii_ci(rest, &close) {
                 Some(at) => rest[at..].find('>').map_or("", |e| &rest[at + e + 1..]),
@@ -37,16 +38,19 @@ pub fn html_to_text(input: &str) -> String {
         out.push(' ');
     }
     out.push_str(rest);
+    if !out.contains('&') {
+        // Nothing to decode (the common case of markup without entities).
+        return collapse_whitespace(&out);
+    }
     let decoded: Cow<str> = html_escape::decode_html_entities(&out);
     collapse_whitespace(&decoded)
 }
 
-fn tag_name(tag: &str) -> String {
+fn tag_name(tag: &str) -> &str {
     tag.trim_start_matches('/')
         .split(|c: char| c.is_whitespace() || c == '/')
         .next()
         .unwrap_or("")
-        .to_ascii_lowercase()
 }
 
 fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {

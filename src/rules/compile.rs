@@ -92,7 +92,7 @@ impl<'a> Compiler<'a> {
         if let Some(&id) = self.term_ids.get(&spec.key) {
             return Some(id);
         }
-        let words = spec
+        let words: Vec<TermWord> = spec
             .words
             .iter()
             .map(|w| TermWord {
@@ -100,10 +100,12 @@ impl<'a> Compiler<'a> {
                 prefix: w.prefix,
             })
             .collect();
+        let anchor = Term::pick_anchor(&words, &self.word_texts);
         let id = self.terms.len() as u32;
         self.terms.push(Term {
             words,
             gaps: spec.gaps,
+            anchor,
         });
         self.term_ids.insert(spec.key, id);
         Some(id)
@@ -343,7 +345,12 @@ fn build_program(
     contexts: Vec<Vec<u32>>,
     exprs: Vec<(super::program::Expr, u8)>,
 ) -> Program {
-    let ac = super::scan::WordIndex::new(&c.word_texts);
+    // Only anchor words go into the automaton: the other words of a phrase
+    // are checked against the text next to an anchor hit (see `matcher`).
+    let mut anchors: Vec<u32> = c.terms.iter().map(Term::anchor_pat).collect();
+    anchors.sort_unstable();
+    anchors.dedup();
+    let ac = super::scan::WordIndex::new(&c.word_texts, &anchors);
     let regex_set = (!c.regexes.is_empty()).then(|| {
         RegexSet::new(c.regexes.iter().map(Regex::as_str)).expect("each regex compiled alone")
     });

@@ -30,6 +30,8 @@ pub(super) struct Hit {
 /// regex results.
 struct Scan<'a> {
     texts: [&'a str; 2],
+    /// Word texts by pattern id.
+    program_words: &'a [String],
     hits: &'a [Hit],
     regex: [Option<SetMatches>; 2],
     /// Bitset of the patterns hit, to reject most terms without a search.
@@ -42,6 +44,10 @@ struct Scan<'a> {
 }
 
 impl Scan<'_> {
+    fn words(&self, pat: u32) -> &str {
+        &self.program_words[pat as usize]
+    }
+
     fn seen(&self, pat: u32) -> bool {
         self.seen[(pat / 64) as usize] & (1 << (pat % 64)) != 0
     }
@@ -125,6 +131,7 @@ impl Program {
             sc.regexes.resize(self.regexes.len() * 2, Cell::new(0));
             let scan = Scan {
                 texts: [title, summary],
+                program_words: &self.words,
                 hits: &sc.hits,
                 regex,
                 seen: &sc.seen,
@@ -350,33 +357,51 @@ fn word_index(text: &str, at: usize) -> usize {
 
 /// Calls `f(start, end)` for each occurrence of `term` in field `field`,
 /// until `f` returns true.
+///
+/// Only the term's anchor word is in the automaton; for each hit of it, the
+/// words after it are checked forwards and the words before it backwards
+/// against the text. This finds exactly the occurrences that matching every
+/// word through the automaton did: a hit is a word that starts at a word
+/// boundary, which is what `word_at` checks, and gaps hold no word
+/// characters, so the word before a gap is the last word run before it.
 fn occurrences(term: &Term, field: u8, s: &Scan, mut f: impl FnMut(usize, usize) -> bool) {
-    // Most terms have a word that was not hit at all: one bit test each.
-    if !term.words.iter().all(|w| s.seen(w.pat)) {
+    let a = term.anchor;
+    let anchor = term.words[a];
+    // Most terms' anchors were not hit at all: one bit test each.
+    if !s.seen(anchor.pat) {
         return;
     }
     let text = s.texts[field as usize];
-    let first = term.words[0];
-    for h in hits_of(s.hits, first.pat, field) {
-        if !first.prefix && !h.right_ok {
+    for h in hits_of(s.hits, anchor.pat, field) {
+        if !anchor.prefix && !h.right_ok {
             continue;
         }
-        let start = h.start as usize;
-        let mut end = if first.prefix {
+        let mut end = if anchor.prefix {
             word_end(text, h.end as usize)
         } else {
             h.end as usize
         };
         let mut ok = true;
-        for (w, gap) in term.words[1..].iter().zip(&term.gaps) {
-            let Some(next) = skip_gap(text, end, gap) else {
-                ok = false;
-                break;
-            };
-            match hit_at(s.hits, w.pat, field, next) {
-                Some(h2) if w.prefix => end = word_end(text, h2.end as usize),
-                Some(h2) if h2.right_ok => end = h2.end as usize,
-                _ => {
+        for (w, gap) in term.words[a + 1..].iter().zip(&term.gaps[a..]) {
+            match skip_gap(text, end, gap)
+                .and_then(|next| word_at(text, next, s.words(w.pat), w.prefix))
+            {
+                Some(e) => end = e,
+                None => {
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if !ok {
+            continue;
+        }
+        let mut start = h.start as usize;
+        for i in (0..a).rev() {
+            let w = term.words[i];
+            match word_before(text, start, s.words(w.pat), w.prefix, &term.gaps[i]) {
+                Some(b) => start = b,
+                None => {
                     ok = false;
                     break;
                 }
@@ -388,15 +413,51 @@ fn occurrences(term: &Term, field: u8, s: &Scan, mut f: impl FnMut(usize, usize)
     }
 }
 
+/// If `word` (a prefix, if `prefix`) is in `text` at `at` as a whole word,
+/// returns where the match ends (for a prefix, where the word ends). `at`
+/// must follow a non-word character.
+fn word_at(text: &str, at: usize, word: &str, prefix: bool) -> Option<usize> {
+    if !text[at..].starts_with(word) {
+        return None;
+    }
+    let end = at + word.len();
+    if prefix {
+        Some(word_end(text, end))
+    } else {
+        let right_ok = text[end..].chars().next().is_none_or(|c| !is_word_char(c));
+        right_ok.then_some(end)
+    }
+}
+
+/// The start of the phrase word `word` that comes before the word starting
+/// at `next`, separated from it by `gap`, if the text has one there.
+fn word_before(text: &str, next: usize, word: &str, prefix: bool, gap: &Gap) -> Option<usize> {
+    let before = &text[..next];
+    // The end of the last word run before `next`, then its start.
+    let end = before
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| is_word_char(c))
+        .map(|(i, c)| i + c.len_utf8())?;
+    let begin = before[..end]
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !is_word_char(c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let run = &text[begin..end];
+    let fits = if prefix {
+        run.starts_with(word)
+    } else {
+        run == word
+    };
+    (fits && skip_gap(text, end, gap) == Some(next)).then_some(begin)
+}
+
 /// Hits of pattern `pat` in `field`, in text order. A linear scan: an item
 /// has a few dozen hits, and the `seen` bitset already rejected most terms.
 fn hits_of(hits: &[Hit], pat: u32, field: u8) -> impl Iterator<Item = &Hit> {
     hits.iter()
         .filter(move |h| h.pat == pat && h.field == field)
-}
-
-fn hit_at(hits: &[Hit], pat: u32, field: u8, start: usize) -> Option<&Hit> {
-    hits_of(hits, pat, field).find(|h| h.start as usize == start)
 }
 
 /// Returns where the next word starts if the text after `at` is a gap the
