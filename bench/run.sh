@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RULES=${1:-rules}
-GEN=${GEN_FEEDS:-/work/shared/bench/gen_feeds.py}
+GEN=${GEN_FEEDS:-../shared/bench/gen_feeds.py}
 TARGET=${CARGO_TARGET_DIR:-target}
 BENCH_DIR=${BENCH_DIR:-$TARGET/bench}
 SMALL=$BENCH_DIR/feeds-50x40
