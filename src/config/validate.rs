@@ -111,11 +111,18 @@ pub fn validate(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     }
 }
 
+/// Where a config under `/etc` keeps its state when neither `state_dir`
+/// nor `$STATE_DIRECTORY` says otherwise (the unit's `StateDirectory=`).
+const SYSTEM_STATE_DIR: &str = "/var/lib/tocsin";
+
 fn build(ck: &mut Checker<'_>, raw: RawConfig) -> Config {
     let state_dir = match (&raw.state_dir, std::env::var_os("STATE_DIRECTORY")) {
         (Some(dir), _) => ck.path(dir.get_ref()),
         // Under systemd, StateDirectory= tells us where state belongs.
         (None, Some(dir)) => PathBuf::from(dir),
+        // A system config keeps its state where the FHS puts it, not
+        // beside itself in /etc.
+        (None, None) if ck.file.starts_with("/etc") => PathBuf::from(SYSTEM_STATE_DIR),
         (None, None) => ck.path("state"),
     };
     let rules_dir = ck.path(raw.rules_dir.as_ref().map_or("rules", |d| d.get_ref()));
@@ -509,5 +516,26 @@ mod tests {
         assert!(
             matches!(&cfg.sources[0].kind, SourceKind::Dir { path } if path == Path::new("/etc/tocsin/spool"))
         );
+    }
+
+    #[test]
+    fn state_dir_defaults_to_var_lib_for_a_config_in_etc_else_beside_the_config() {
+        if std::env::var_os("STATE_DIRECTORY").is_some() {
+            return; // systemd's choice wins; covered by the integration tests
+        }
+        let state = |file: &str| validate(Path::new(file), "").unwrap().state_dir;
+        assert_eq!(
+            state("/etc/tocsin/tocsin.toml"),
+            Path::new("/var/lib/tocsin")
+        );
+        assert_eq!(
+            state("/srv/tocsin/tocsin.toml"),
+            Path::new("/srv/tocsin/state")
+        );
+        let explicit = validate(
+            Path::new("/etc/tocsin/tocsin.toml"),
+            "state_dir = \"/data\"\n",
+        );
+        assert_eq!(explicit.unwrap().state_dir, Path::new("/data"));
     }
 }
