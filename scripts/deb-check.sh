@@ -37,6 +37,11 @@ grep -qx /etc/tocsin/tocsin.toml /var/lib/dpkg/info/tocsin.conffiles ||
 echo "== tocsin check --config /etc/tocsin/tocsin.toml"
 # As an administrator would run it: root, outside systemd.
 env -u STATE_DIRECTORY tocsin check --config /etc/tocsin/tocsin.toml
+if ! cmp -s deploy/deb/tocsin.toml /etc/tocsin/tocsin.toml; then
+  # dpkg kept a locally edited conffile; check the shipped one too.
+  echo "note: /etc/tocsin/tocsin.toml was edited locally; checking the shipped config as well"
+  env -u STATE_DIRECTORY tocsin check --config deploy/deb/tocsin.toml >/dev/null
+fi
 
 echo "== systemd-analyze verify $UNIT"
 # verify resolves ExecStart= and ExecReload= against the installed files.
