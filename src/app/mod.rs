@@ -3,9 +3,12 @@
 //! `build` does all start-up IO once (open the store, build the HTTP
 //! client); `run` binds the side door, spawns the tracked tasks and shuts
 //! them down on a signal. Every task is cancellable and tracked, so
-//! shutdown is prompt and clean.
+//! shutdown is prompt and clean. Under systemd, `run` reports readiness,
+//! reloads and shutdown, and keeps the watchdog fed while the scheduler
+//! makes progress (see `systemd`).
 
 pub mod reload;
+pub mod systemd;
 
 use crate::config::Config;
 use crate::http::{self, Check, HttpState, Readiness};
@@ -94,6 +97,10 @@ impl App {
 /// Runs the daemon until SIGTERM or SIGINT. Failing to bind `http.listen`
 /// is fatal before anything else starts.
 pub async fn run(app: App) -> anyhow::Result<()> {
+    // Signal handlers first: once systemd hears READY=1 it may send
+    // SIGHUP or SIGTERM at any moment.
+    let shutdown = shutdown_signal();
+    let hangup = reload::hangup();
     let listener = http::bind(app.config.listen).await?;
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -112,13 +119,15 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         log_report(report);
         metrics.observe_poll(report);
     });
+    let sources = app.config.sources.len();
+    let rules = app.rules.current().rule_count();
     tracing::info!(
-        sources = app.config.sources.len(),
-        rules = app.rules.current().rule_count(),
+        sources,
+        rules,
         store = %app.store.path().display(),
         "tocsin started"
     );
-    schedule::spawn(
+    let heartbeat = schedule::spawn(
         app.config.sources.clone(),
         app.poller.clone(),
         app.limits.clone(),
@@ -137,6 +146,8 @@ pub async fn run(app: App) -> anyhow::Result<()> {
     tracker.spawn(reload::watch(
         app.rules.clone(),
         app.metrics.clone(),
+        hangup,
+        sources,
         cancel.clone(),
     ));
     tracker.spawn(prune_loop(
@@ -144,10 +155,26 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         app.config.retention,
         cancel.clone(),
     ));
+    if let Some(every) = systemd::watchdog_interval() {
+        let stale_after = systemd::stale_after(app.config.fetch.timeout);
+        tracing::info!(
+            every_ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX),
+            stale_after_ms = u64::try_from(stale_after.as_millis()).unwrap_or(u64::MAX),
+            "systemd watchdog enabled"
+        );
+        tracker.spawn(systemd::watchdog(
+            every,
+            heartbeat,
+            stale_after,
+            cancel.clone(),
+        ));
+    }
     tracker.close();
+    systemd::ready(&systemd::status_line(sources, rules));
 
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down");
+    systemd::stopping();
     cancel.cancel();
     tokio::select! {
         _ = tracker.wait() => tracing::info!("stopped cleanly"),
@@ -292,18 +319,24 @@ async fn prune_loop(store: Arc<Store>, retention: Duration, cancel: Cancellation
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// Resolves on SIGTERM or SIGINT. The handlers are installed when this is
+/// called, not when the future is first polled, so a signal that arrives
+/// in between is not lost (nor fatal).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("cannot install SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("cannot install SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("cannot install SIGINT handler");
+        async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -2,6 +2,7 @@
 //! rule files change or on SIGHUP. A reload that fails keeps the running
 //! rules and logs every error; only start-up treats rule errors as fatal.
 
+use super::systemd;
 use crate::metrics::Metrics;
 use crate::rules::RuleSet;
 use crate::source::local;
@@ -88,37 +89,80 @@ fn snapshot(dir: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The SIGHUP stream, installed before readiness is announced (so an early
+/// `systemctl reload` is not fatal). `None` where there are no signals.
+pub fn hangup() -> Option<Hangup> {
+    #[cfg(unix)]
+    {
+        Some(Hangup(
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .expect("cannot install SIGHUP handler"),
+        ))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// An installed SIGHUP handler.
+pub struct Hangup(#[cfg(unix)] tokio::signal::unix::Signal);
+
+impl Hangup {
+    async fn recv(hangup: &mut Option<Hangup>) {
+        match hangup {
+            #[cfg(unix)]
+            Some(h) => {
+                h.0.recv().await;
+            }
+            _ => std::future::pending().await,
+        }
+    }
+}
+
 /// Reloads on SIGHUP and whenever the rule files change, until cancelled;
 /// every reload that swapped or kept the rules is counted.
-pub async fn watch(rules: Arc<LiveRules>, metrics: Arc<Metrics>, cancel: CancellationToken) {
-    #[cfg(unix)]
-    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .expect("cannot install SIGHUP handler");
+/// A SIGHUP reload is bracketed by `RELOADING=1` … `READY=1` for systemd;
+/// every reload updates the status line.
+pub async fn watch(
+    rules: Arc<LiveRules>,
+    metrics: Arc<Metrics>,
+    mut hangup: Option<Hangup>,
+    sources: usize,
+    cancel: CancellationToken,
+) {
     let mut tick = tokio::time::interval(WATCH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        #[cfg(unix)]
         let force = tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = hup.recv() => true,
-            _ = tick.tick() => false,
-        };
-        #[cfg(not(unix))]
-        let force = tokio::select! {
-            _ = cancel.cancelled() => return,
+            _ = Hangup::recv(&mut hangup) => true,
             _ = tick.tick() => false,
         };
         if force {
             tracing::info!("SIGHUP: reloading rules");
+            systemd::reloading();
         }
-        let rules = rules.clone();
-        match tokio::task::spawn_blocking(move || rules.reload(force)).await {
+        let live = rules.clone();
+        let outcome = tokio::task::spawn_blocking(move || live.reload(force)).await;
+        let count = rules.current().rule_count();
+        match &outcome {
             Ok(Reload::Swapped { rules }) => {
                 metrics.rule_reloads.with_label_values(&["swapped"]).inc();
-                metrics.rules_loaded.set(rules as i64);
+                metrics.rules_loaded.set(*rules as i64);
             }
             Ok(Reload::Kept { .. }) => metrics.rule_reloads.with_label_values(&["kept"]).inc(),
             Ok(Reload::Unchanged) | Err(_) => {}
+        }
+        let status = match outcome {
+            Ok(Reload::Kept { errors }) => format!(
+                "{}; last rule reload failed with {errors} error(s)",
+                systemd::status_line(sources, count)
+            ),
+            _ => systemd::status_line(sources, count),
+        };
+        if force {
+            systemd::ready(&status);
+        } else if !matches!(outcome, Ok(Reload::Unchanged)) {
+            systemd::status(&status);
         }
     }
 }

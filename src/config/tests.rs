@@ -58,3 +58,24 @@ fn defaults_apply() {
         matches!(&cfg.sources[0].kind, SourceKind::Dir { path } if path == Path::new("/etc/tocsin/spool"))
     );
 }
+
+#[test]
+fn state_dir_defaults_to_var_lib_for_a_config_in_etc_else_beside_the_config() {
+    if std::env::var_os("STATE_DIRECTORY").is_some() {
+        return; // systemd's choice wins; covered by the integration tests
+    }
+    let state = |file: &str| validate(Path::new(file), "").unwrap().state_dir;
+    assert_eq!(
+        state("/etc/tocsin/tocsin.toml"),
+        Path::new("/var/lib/tocsin")
+    );
+    assert_eq!(
+        state("/srv/tocsin/tocsin.toml"),
+        Path::new("/srv/tocsin/state")
+    );
+    let explicit = validate(
+        Path::new("/etc/tocsin/tocsin.toml"),
+        "state_dir = \"/data\"\n",
+    );
+    assert_eq!(explicit.unwrap().state_dir, Path::new("/data"));
+}

@@ -112,11 +112,18 @@ pub fn validate(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
     }
 }
 
+/// Where a config under `/etc` keeps its state when neither `state_dir`
+/// nor `$STATE_DIRECTORY` says otherwise (the unit's `StateDirectory=`).
+const SYSTEM_STATE_DIR: &str = "/var/lib/tocsin";
+
 fn build(ck: &mut Checker<'_>, raw: RawConfig) -> Config {
     let state_dir = match (&raw.state_dir, std::env::var_os("STATE_DIRECTORY")) {
         (Some(dir), _) => ck.path(dir.get_ref()),
         // Under systemd, StateDirectory= tells us where state belongs.
         (None, Some(dir)) => PathBuf::from(dir),
+        // A system config keeps its state where the FHS puts it, not
+        // beside itself in /etc.
+        (None, None) if ck.file.starts_with("/etc") => PathBuf::from(SYSTEM_STATE_DIR),
         (None, None) => ck.path("state"),
     };
     let rules_dir = ck.path(raw.rules_dir.as_ref().map_or("rules", |d| d.get_ref()));

@@ -6,6 +6,7 @@
 //! same second, and never more than `global_concurrency` fetches (and
 //! `per_host_concurrency` to one host) run at once.
 
+use super::heartbeat::{BEAT_EVERY, Heartbeat};
 use super::poll::{PollReport, Poller};
 use crate::config::{FetchSettings, SourceConfig, SourceKind};
 use crate::model::Item;
@@ -72,7 +73,8 @@ pub struct Permits<'a> {
 pub type Observer = Arc<dyn Fn(&PollReport) + Send + Sync>;
 
 /// Spawns one task per source onto `tracker`. New items are sent to `out`
-/// in per-poll batches; the tasks end when `cancel` fires.
+/// in per-poll batches; the tasks end when `cancel` fires. The returned
+/// heartbeat shows whether the tasks are still making progress.
 pub fn spawn(
     sources: Vec<SourceConfig>,
     poller: Arc<Poller>,
@@ -81,7 +83,8 @@ pub fn spawn(
     observer: Observer,
     cancel: CancellationToken,
     tracker: &TaskTracker,
-) {
+) -> Arc<Heartbeat> {
+    let heartbeat = Arc::new(Heartbeat::new(sources.len()));
     let states: HashMap<String, _> = poller
         .store
         .source_states()
@@ -89,19 +92,23 @@ pub fn spawn(
         .into_iter()
         .map(|s| (s.source.clone(), s.next_due))
         .collect();
+    let shared = Arc::new(Shared {
+        poller,
+        limits,
+        out,
+        observer,
+        cancel,
+        heartbeat: heartbeat.clone(),
+    });
     for src in sources {
-        let first = first_due(&src, states.get(&src.id).copied().flatten(), poller.jitter);
-        let task = source_loop(
-            src,
-            first,
-            poller.clone(),
-            limits.clone(),
-            out.clone(),
-            observer.clone(),
-            cancel.clone(),
+        let first = first_due(
+            &src,
+            states.get(&src.id).copied().flatten(),
+            shared.poller.jitter,
         );
-        tracker.spawn(task);
+        tracker.spawn(source_loop(src, first, shared.clone()));
     }
+    heartbeat
 }
 
 /// When a source is first polled after start: at its stored due time if
@@ -120,19 +127,35 @@ fn first_due(src: &SourceConfig, stored: Option<chrono::DateTime<Utc>>, jitter: 
     Instant::now() + spread.mul_f64(rand::rng().random_range(0.0..1.0))
 }
 
-async fn source_loop(
-    src: SourceConfig,
-    mut due: Instant,
+/// What every source loop shares.
+struct Shared {
     poller: Arc<Poller>,
     limits: Arc<Limits>,
     out: mpsc::Sender<Vec<Item>>,
     observer: Observer,
     cancel: CancellationToken,
-) {
+    heartbeat: Arc<Heartbeat>,
+}
+
+async fn source_loop(src: SourceConfig, mut due: Instant, shared: Arc<Shared>) {
+    let Shared {
+        poller,
+        limits,
+        out,
+        observer,
+        cancel,
+        heartbeat,
+    } = &*shared;
     loop {
+        heartbeat.beat();
+        // Wake at least every BEAT_EVERY, so a long interval does not
+        // look like a hang to the watchdog.
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep_until(due) => {}
+            _ = tokio::time::sleep_until(due.min(Instant::now() + BEAT_EVERY)) => {}
+        }
+        if Instant::now() < due {
+            continue;
         }
         let report = {
             let _permits = tokio::select! {

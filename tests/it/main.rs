@@ -8,3 +8,4 @@ mod parse_suites;
 mod polling;
 mod rules;
 mod support;
+mod systemd;
