@@ -140,7 +140,9 @@ fn run_serves_metrics_health_and_readiness() {
             value(s, "tocsin_fetches_total", &labels) == Some(1.0)
         };
         let crash = [("indicator", "aviation-incident")];
-        outcomes.iter().all(once) && value(s, "tocsin_matches_total", &crash).is_some()
+        // The indicator gauges follow the matches once they are scored.
+        let scored = value(s, "tocsin_indicator_activity", &crash).is_some_and(|a| a > 0.0);
+        outcomes.iter().all(once) && value(s, "tocsin_matches_total", &crash).is_some() && scored
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     let (content_type, text) = loop {
@@ -200,6 +202,23 @@ fn run_serves_metrics_health_and_readiness() {
     // The crash report matched the default pack, live; the weather did not.
     let crash = [("indicator", "aviation-incident"), ("mode", "live")];
     assert!(v("tocsin_matches_total", &crash).unwrap() >= 1.0, "{text}");
+    // The crash report (warning or critical) raised its indicator at once;
+    // every other declared indicator has its series, at zero.
+    let aviation = [("indicator", "aviation-incident")];
+    assert!(v("tocsin_indicator_activity", &aviation).unwrap() >= 3.0);
+    assert!(v("tocsin_indicator_baseline", &aviation).unwrap() > 0.0);
+    let level = v("tocsin_indicator_level", &aviation).unwrap();
+    assert!((1.0..=3.0).contains(&level), "level {level}");
+    let quiet = [("indicator", "cyberattack")];
+    assert_eq!(v("tocsin_indicator_level", &quiet), Some(0.0));
+    assert_eq!(v("tocsin_indicator_activity", &quiet), Some(0.0));
+    assert_eq!(v("tocsin_indicator_baseline", &quiet), Some(0.0));
+    let index = v("tocsin_theatre_index", &[]).unwrap();
+    assert!(index > 0.0 && index <= 100.0, "theatre index {index}");
+    assert_eq!(
+        v("tocsin_source_interval_seconds", &src("news")),
+        Some(30.0)
+    );
     // Daemon-wide gauges and counters.
     assert_eq!(v("tocsin_sources_configured", &[]), Some(4.0));
     assert!(v("tocsin_rules_loaded", &[]).unwrap() > 10.0);
