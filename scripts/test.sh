@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 need_apt=()
 # Python is used by the benchmark corpus generator and the rule benches.
 command -v python3 >/dev/null || need_apt+=(python3)
-# promtool (Debian package `prometheus`) lints the scraped /metrics output;
-# the metrics test fails without it when CI=true.
-command -v promtool >/dev/null || need_apt+=(prometheus)
+# The Debian package `prometheus` provides promtool (lints the scraped
+# /metrics output, checks and unit-tests deploy/prometheus/tocsin-rules.yml)
+# and prometheus (scrapes a test daemon); the metrics and dashboards tests
+# fail without them when CI=true.
+{ command -v promtool && command -v prometheus; } >/dev/null || need_apt+=(prometheus)
 if ((${#need_apt[@]})); then
   echo "== installing: ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need_apt[@]}"

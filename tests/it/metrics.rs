@@ -5,7 +5,6 @@
 
 use crate::support::*;
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,16 +26,7 @@ fn promtool_check(text: &str) {
     let mut child = match child {
         Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let what = "promtool not found: install the Debian package `prometheus` \
-                        (apt-get install prometheus), which provides /usr/bin/promtool";
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{what}");
-            }
-            // Written to the real stderr, past the test harness's capture,
-            // so the skip shows even when the test passes.
-            let note = format!("\n***\n*** SKIPPED `promtool check metrics`: {what}\n***\n");
-            let _ = std::io::stderr().write_all(note.as_bytes());
-            return;
+            return missing_prometheus_tool("promtool", "promtool check metrics");
         }
         Err(e) => panic!("cannot run promtool: {e}"),
     };
@@ -56,27 +46,6 @@ fn promtool_check(text: &str) {
         out.status.success() && report.trim().is_empty(),
         "promtool check metrics:\n{report}\non:\n{text}"
     );
-}
-
-/// Starts `tocsin run` and waits until `/healthz` answers.
-fn start(env: &Env, addr: SocketAddr) -> KillOnDrop {
-    let child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .args(["run", "--config"])
-        .arg(env.config())
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let daemon = KillOnDrop(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while request(addr, "GET", "/healthz").is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the daemon serves HTTP on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    daemon
 }
 
 /// Stops the daemon with SIGTERM and expects a clean exit.
@@ -124,7 +93,7 @@ fn run_serves_metrics_health_and_readiness() {
         "{}[defaults]\ninterval = \"30s\"\njitter = 0.05\nfirst_fetch = \"emit\"\n{sources}",
         http_listen(addr)
     ));
-    let daemon = start(&env, addr);
+    let daemon = start_daemon(&env, addr);
 
     // Each source polled once with the outcome it deserves, and the crash
     // report matched downstream.
