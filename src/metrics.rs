@@ -293,8 +293,28 @@ impl Metrics {
         }
     }
 
-    /// Sets the indicator gauges and the theatre index from a summary.
+    /// Sets the indicator gauges and the theatre index from a summary, and
+    /// drops the series of indicators it no longer has (a rule reload
+    /// removed them).
     pub fn observe_summary(&self, summary: &Summary) {
+        let current: Vec<&str> = summary
+            .indicators
+            .iter()
+            .map(|s| s.indicator.as_str())
+            .collect();
+        let stale: Vec<String> = self.indicator_level.collect()[0]
+            .get_metric()
+            .iter()
+            .flat_map(|m| m.get_label())
+            .map(|l| l.value().to_owned())
+            .filter(|id| !current.contains(&id.as_str()))
+            .collect();
+        for id in &stale {
+            let id = [id.as_str()];
+            let _ = self.indicator_activity.remove_label_values(&id);
+            let _ = self.indicator_baseline.remove_label_values(&id);
+            let _ = self.indicator_level.remove_label_values(&id);
+        }
         for s in &summary.indicators {
             let id = [s.indicator.as_str()];
             self.indicator_activity
@@ -437,6 +457,12 @@ mod tests {
         }
         assert!(metrics.theatre_index.get() > 0.0);
         assert_eq!(level_value(Level::Critical), 3);
+        // A reload removed indicator b: its series go.
+        let summary = ScoreModel::default().summarise(["a"], &events, now);
+        metrics.observe_summary(&summary);
+        let text = metrics.encode().unwrap();
+        assert!(!text.contains("indicator=\"b\""), "{text}");
+        assert!(text.contains("tocsin_indicator_level{indicator=\"a\"} 0"));
     }
 
     #[test]
