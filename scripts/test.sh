@@ -9,9 +9,11 @@ cd "$(dirname "$0")/.."
 need_apt=()
 # Python is used by the benchmark corpus generator and the rule benches.
 command -v python3 >/dev/null || need_apt+=(python3)
-# promtool (Debian package `prometheus`) lints the scraped /metrics output;
-# the metrics test fails without it when CI=true.
-command -v promtool >/dev/null || need_apt+=(prometheus)
+# The Debian package `prometheus` provides promtool (lints the scraped
+# /metrics output, checks and unit-tests deploy/prometheus/tocsin-rules.yml)
+# and prometheus (scrapes a test daemon); the metrics and dashboards tests
+# fail without them when CI=true.
+{ command -v promtool && command -v prometheus; } >/dev/null || need_apt+=(prometheus)
 # The package check (scripts/deb-check.sh): dpkg-shlibdeps and systemd-analyze.
 command -v dpkg-shlibdeps >/dev/null || need_apt+=(dpkg-dev)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)

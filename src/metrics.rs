@@ -12,12 +12,13 @@
 
 use crate::config::SourceConfig;
 use crate::model::Match;
+use crate::score::{Level, Summary};
 use crate::source::PollReport;
 use crate::store::SourceState;
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 /// The content type of the text exposition format served on `/metrics`.
@@ -70,6 +71,13 @@ impl Family for IntGauge {
     fn build(name: &str, help: &str, labels: &[&str]) -> Self {
         assert!(labels.is_empty(), "{name}: a plain gauge has no labels");
         IntGauge::with_opts(Opts::new(name, help)).expect("valid gauge")
+    }
+}
+
+impl Family for Gauge {
+    fn build(name: &str, help: &str, labels: &[&str]) -> Self {
+        assert!(labels.is_empty(), "{name}: a plain gauge has no labels");
+        Gauge::with_opts(Opts::new(name, help)).expect("valid gauge")
     }
 }
 
@@ -138,6 +146,8 @@ families! {
     /// When each source was last polled successfully (including `not
     /// modified`), as a Unix timestamp in seconds.
     last_success: GaugeVec = "tocsin_last_success_timestamp_seconds" ["source"];
+    /// The configured poll interval of each source, in seconds.
+    source_interval: GaugeVec = "tocsin_source_interval_seconds" ["source"];
     /// Failed polls of each source since its last success.
     consecutive_failures: IntGaugeVec = "tocsin_source_consecutive_failures" ["source"];
     /// Rule matches on new items by indicator, severity, rule and mode
@@ -146,6 +156,16 @@ families! {
     /// Rule reloads by outcome: `swapped` (new rules in use) or `kept` (the
     /// files had errors and the previous rules stay).
     rule_reloads: IntCounterVec = "tocsin_rule_reloads_total" ["outcome"];
+    /// Decayed activity of each indicator: the weights of its live matches,
+    /// each halved every half-life.
+    indicator_activity: GaugeVec = "tocsin_indicator_activity" ["indicator"];
+    /// Activity a steady stream at the indicator's long-run rate would
+    /// sustain.
+    indicator_baseline: GaugeVec = "tocsin_indicator_baseline" ["indicator"];
+    /// Level of each indicator: 0 normal, 1 elevated, 2 high, 3 critical.
+    indicator_level: IntGaugeVec = "tocsin_indicator_level" ["indicator"];
+    /// Theatre index (0 to 100) summarising the activity of every indicator.
+    theatre_index: Gauge = "tocsin_theatre_index" [];
     /// Rules in use.
     rules_loaded: IntGauge = "tocsin_rules_loaded" [];
     /// Sources in the config.
@@ -164,7 +184,15 @@ impl Metrics {
     /// Creates the series of every source at zero, so rates and alerts work
     /// from the first scrape, and restores what the store remembers (last
     /// success, failures in a row) so a restart does not reset them.
-    pub fn init(&self, sources: &[SourceConfig], states: &[SourceState], rules: usize) {
+    /// Every indicator in `indicators` starts at activity, baseline and
+    /// level 0 until the first summary is observed.
+    pub fn init(
+        &self,
+        sources: &[SourceConfig],
+        states: &[SourceState],
+        rules: usize,
+        indicators: &[&str],
+    ) {
         self.build_info
             .with_label_values(&[env!("CARGO_PKG_VERSION")])
             .set(1);
@@ -173,8 +201,17 @@ impl Metrics {
         for outcome in ["swapped", "kept"] {
             self.rule_reloads.with_label_values(&[outcome]);
         }
+        for id in indicators {
+            self.indicator_activity.with_label_values(&[id]).set(0.0);
+            self.indicator_baseline.with_label_values(&[id]).set(0.0);
+            self.indicator_level.with_label_values(&[id]).set(0);
+        }
+        self.theatre_index.set(0.0);
         for src in sources {
             let id = [src.id.as_str()];
+            self.source_interval
+                .with_label_values(&id)
+                .set(src.interval.as_secs_f64());
             self.fetches.with_label_values(&[src.id.as_str(), "ok"]);
             self.fetch_duration.with_label_values(&id);
             for family in [
@@ -256,11 +293,58 @@ impl Metrics {
         }
     }
 
+    /// Sets the indicator gauges and the theatre index from a summary, and
+    /// drops the series of indicators it no longer has (a rule reload
+    /// removed them).
+    pub fn observe_summary(&self, summary: &Summary) {
+        let current: Vec<&str> = summary
+            .indicators
+            .iter()
+            .map(|s| s.indicator.as_str())
+            .collect();
+        let stale: Vec<String> = self.indicator_level.collect()[0]
+            .get_metric()
+            .iter()
+            .flat_map(|m| m.get_label())
+            .map(|l| l.value().to_owned())
+            .filter(|id| !current.contains(&id.as_str()))
+            .collect();
+        for id in &stale {
+            let id = [id.as_str()];
+            let _ = self.indicator_activity.remove_label_values(&id);
+            let _ = self.indicator_baseline.remove_label_values(&id);
+            let _ = self.indicator_level.remove_label_values(&id);
+        }
+        for s in &summary.indicators {
+            let id = [s.indicator.as_str()];
+            self.indicator_activity
+                .with_label_values(&id)
+                .set(s.score.activity);
+            self.indicator_baseline
+                .with_label_values(&id)
+                .set(s.score.baseline);
+            self.indicator_level
+                .with_label_values(&id)
+                .set(level_value(s.score.level));
+        }
+        self.theatre_index.set(summary.theatre_index);
+    }
+
     /// Encodes every family in the text exposition format (0.0.4).
     pub fn encode(&self) -> Result<String, prometheus::Error> {
         let mut buf = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
         String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+/// The number of a level on `tocsin_indicator_level`.
+pub fn level_value(level: Level) -> i64 {
+    match level {
+        Level::Normal => 0,
+        Level::Elevated => 1,
+        Level::High => 2,
+        Level::Critical => 3,
     }
 }
 
@@ -342,6 +426,43 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }
+    }
+
+    #[test]
+    fn indicators_start_at_zero_and_follow_the_summary() {
+        use crate::model::Severity;
+        use crate::score::{Event, ScoreModel};
+        let metrics = Metrics::new();
+        metrics.init(&[], &[], 0, &["a", "b"]);
+        let text = metrics.encode().unwrap();
+        for line in [
+            "tocsin_indicator_level{indicator=\"a\"} 0",
+            "tocsin_indicator_activity{indicator=\"b\"} 0",
+            "tocsin_indicator_baseline{indicator=\"b\"} 0",
+            "tocsin_theatre_index 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        let now = chrono::Utc::now();
+        let events = [("b", Event::new(now, Severity::Critical, 1.0))];
+        let summary = ScoreModel::default().summarise(["a", "b"], &events, now);
+        metrics.observe_summary(&summary);
+        let text = metrics.encode().unwrap();
+        for line in [
+            "tocsin_indicator_level{indicator=\"a\"} 0",
+            "tocsin_indicator_level{indicator=\"b\"} 2",
+            "tocsin_indicator_activity{indicator=\"b\"} 9",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        assert!(metrics.theatre_index.get() > 0.0);
+        assert_eq!(level_value(Level::Critical), 3);
+        // A reload removed indicator b: its series go.
+        let summary = ScoreModel::default().summarise(["a"], &events, now);
+        metrics.observe_summary(&summary);
+        let text = metrics.encode().unwrap();
+        assert!(!text.contains("indicator=\"b\""), "{text}");
+        assert!(text.contains("tocsin_indicator_level{indicator=\"a\"} 0"));
     }
 
     #[test]

@@ -27,6 +27,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// How often indicator scores are recomputed when no match arrives, so
+/// activity decays on `/metrics` (and levels fall back) between matches.
+const RESCORE_EVERY: Duration = Duration::from_secs(60);
+
 /// How long shutdown waits for in-flight work before giving up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
@@ -62,10 +66,13 @@ impl App {
         });
         let limits = Arc::new(Limits::new(&config.fetch));
         let metrics = Arc::new(Metrics::new());
+        let current = rules.current();
+        let indicators: Vec<&str> = current.indicators().iter().map(|i| i.id.as_str()).collect();
         metrics.init(
             &config.sources,
             &store.source_states()?,
-            rules.current().rule_count(),
+            current.rule_count(),
+            &indicators,
         );
         Ok(App {
             config,
@@ -219,7 +226,26 @@ async fn consume(
 ) {
     let model = ScoreModel::default();
     let mut levels: HashMap<String, Level> = HashMap::new();
-    while let Some(batch) = rx.recv().await {
+    // The first tick fires at once: scores start from the stored matches,
+    // so a restart does not reset them.
+    let mut rescore = tokio::time::interval(RESCORE_EVERY);
+    rescore.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let batch = tokio::select! {
+            batch = rx.recv() => match batch {
+                Some(batch) => batch,
+                None => return,
+            },
+            _ = rescore.tick() => {
+                let (store, rules, model) = (store.clone(), rules.current(), model.clone());
+                let scored = tokio::task::spawn_blocking(move || {
+                    indicator_summary(&store, &rules, &model, chrono::Utc::now())
+                })
+                .await;
+                observe_scores(scored, &metrics, &mut levels);
+                continue;
+            }
+        };
         let rules = rules.current();
         let mut matched = Vec::new();
         for item in batch {
@@ -255,11 +281,24 @@ async fn consume(
             indicator_summary(&store, &rules, &model, now)
         })
         .await;
-        match scored {
-            Ok(Ok(summary)) => log_level_changes(&summary, &mut levels),
-            Ok(Err(e)) => tracing::error!(error = %e, "cannot record matches"),
-            Err(e) => tracing::error!(error = %e, "scoring task failed"),
+        observe_scores(scored, &metrics, &mut levels);
+        rescore.reset();
+    }
+}
+
+/// Puts a fresh summary on `/metrics` and logs level changes.
+fn observe_scores(
+    scored: Result<Result<Summary, crate::store::StoreError>, tokio::task::JoinError>,
+    metrics: &Metrics,
+    levels: &mut HashMap<String, Level>,
+) {
+    match scored {
+        Ok(Ok(summary)) => {
+            metrics.observe_summary(&summary);
+            log_level_changes(&summary, levels);
         }
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot record or score matches"),
+        Err(e) => tracing::error!(error = %e, "scoring task failed"),
     }
 }
 

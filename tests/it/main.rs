@@ -3,6 +3,7 @@
 
 mod backoff;
 mod cli;
+mod dashboards;
 mod metrics;
 mod parse_suites;
 mod polling;

@@ -5,7 +5,6 @@
 
 use crate::support::*;
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -27,16 +26,7 @@ fn promtool_check(text: &str) {
     let mut child = match child {
         Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let what = "promtool not found: install the Debian package `prometheus` \
-                        (apt-get install prometheus), which provides /usr/bin/promtool";
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("{what}");
-            }
-            // Written to the real stderr, past the test harness's capture,
-            // so the skip shows even when the test passes.
-            let note = format!("\n***\n*** SKIPPED `promtool check metrics`: {what}\n***\n");
-            let _ = std::io::stderr().write_all(note.as_bytes());
-            return;
+            return missing_prometheus_tool("promtool", "promtool check metrics");
         }
         Err(e) => panic!("cannot run promtool: {e}"),
     };
@@ -56,27 +46,6 @@ fn promtool_check(text: &str) {
         out.status.success() && report.trim().is_empty(),
         "promtool check metrics:\n{report}\non:\n{text}"
     );
-}
-
-/// Starts `tocsin run` and waits until `/healthz` answers.
-fn start(env: &Env, addr: SocketAddr) -> KillOnDrop {
-    let child = Command::new(env!("CARGO_BIN_EXE_tocsin"))
-        .args(["run", "--config"])
-        .arg(env.config())
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let daemon = KillOnDrop(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while request(addr, "GET", "/healthz").is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the daemon serves HTTP on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    daemon
 }
 
 /// Stops the daemon with SIGTERM and expects a clean exit.
@@ -124,7 +93,7 @@ fn run_serves_metrics_health_and_readiness() {
         "{}[defaults]\ninterval = \"30s\"\njitter = 0.05\nfirst_fetch = \"emit\"\n{sources}",
         http_listen(addr)
     ));
-    let daemon = start(&env, addr);
+    let daemon = start_daemon(&env, addr);
 
     // Each source polled once with the outcome it deserves, and the crash
     // report matched downstream.
@@ -140,7 +109,9 @@ fn run_serves_metrics_health_and_readiness() {
             value(s, "tocsin_fetches_total", &labels) == Some(1.0)
         };
         let crash = [("indicator", "aviation-incident")];
-        outcomes.iter().all(once) && value(s, "tocsin_matches_total", &crash).is_some()
+        // The indicator gauges follow the matches once they are scored.
+        let scored = value(s, "tocsin_indicator_activity", &crash).is_some_and(|a| a > 0.0);
+        outcomes.iter().all(once) && value(s, "tocsin_matches_total", &crash).is_some() && scored
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     let (content_type, text) = loop {
@@ -200,6 +171,23 @@ fn run_serves_metrics_health_and_readiness() {
     // The crash report matched the default pack, live; the weather did not.
     let crash = [("indicator", "aviation-incident"), ("mode", "live")];
     assert!(v("tocsin_matches_total", &crash).unwrap() >= 1.0, "{text}");
+    // The crash report (warning or critical) raised its indicator at once;
+    // every other declared indicator has its series, at zero.
+    let aviation = [("indicator", "aviation-incident")];
+    assert!(v("tocsin_indicator_activity", &aviation).unwrap() >= 3.0);
+    assert!(v("tocsin_indicator_baseline", &aviation).unwrap() > 0.0);
+    let level = v("tocsin_indicator_level", &aviation).unwrap();
+    assert!((1.0..=3.0).contains(&level), "level {level}");
+    let quiet = [("indicator", "cyberattack")];
+    assert_eq!(v("tocsin_indicator_level", &quiet), Some(0.0));
+    assert_eq!(v("tocsin_indicator_activity", &quiet), Some(0.0));
+    assert_eq!(v("tocsin_indicator_baseline", &quiet), Some(0.0));
+    let index = v("tocsin_theatre_index", &[]).unwrap();
+    assert!(index > 0.0 && index <= 100.0, "theatre index {index}");
+    assert_eq!(
+        v("tocsin_source_interval_seconds", &src("news")),
+        Some(30.0)
+    );
     // Daemon-wide gauges and counters.
     assert_eq!(v("tocsin_sources_configured", &[]), Some(4.0));
     assert!(v("tocsin_rules_loaded", &[]).unwrap() > 10.0);

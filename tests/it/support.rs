@@ -361,3 +361,59 @@ pub fn value(samples: &[Sample], name: &str, want: &[(&str, &str)]) -> Option<f6
         .collect();
     (!found.is_empty()).then(|| found.iter().sum())
 }
+
+/// Starts `tocsin run` and waits until `/healthz` answers.
+pub fn start_daemon(env: &Env, addr: SocketAddr) -> KillOnDrop {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_tocsin"))
+        .args(["run", "--config"])
+        .arg(env.config())
+        .env("RUST_LOG", "warn")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let daemon = KillOnDrop(child);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while request(addr, "GET", "/healthz").is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the daemon serves HTTP on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    daemon
+}
+
+/// Reports a missing Prometheus tool (`promtool`, `prometheus`; both from
+/// the Debian package `prometheus`): the test fails when `CI=true`, and
+/// `check` is skipped with a loud note otherwise.
+pub fn missing_prometheus_tool(tool: &str, check: &str) {
+    let what = format!(
+        "{tool} not found: install the Debian package `prometheus` \
+         (apt-get install prometheus), which provides /usr/bin/{tool}"
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what}");
+    }
+    // Written to the real stderr, past the test harness's capture, so the
+    // skip shows even when the test passes.
+    let note = format!("\n***\n*** SKIPPED `{check}`: {what}\n***\n");
+    let _ = std::io::stderr().write_all(note.as_bytes());
+}
+
+/// Whether a Prometheus tool can be run; if it is not installed, see
+/// [`missing_prometheus_tool`].
+pub fn have_prometheus_tool(tool: &str, check: &str) -> bool {
+    let status = std::process::Command::new(tool)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    match status {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            missing_prometheus_tool(tool, check);
+            false
+        }
+        Err(e) => panic!("cannot run {tool}: {e}"),
+    }
+}
