@@ -42,3 +42,7 @@ elif [ "${CI:-}" = true ]; then
 else
   echo "skipped: scripts/deb-check.sh needs root; run: sudo scripts/deb-check.sh"
 fi
+
+# One closing line over every cargo test binary, for readers of the log.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' /tmp/tocsin-test.log
