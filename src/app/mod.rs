@@ -7,6 +7,7 @@
 //! reloads and shutdown, and keeps the watchdog fed while the scheduler
 //! makes progress (see `systemd`).
 
+pub mod pipeline;
 pub mod reload;
 pub mod systemd;
 
@@ -14,22 +15,17 @@ use crate::config::Config;
 use crate::http::{self, Check, HttpState, Readiness};
 use crate::metrics::Metrics;
 use crate::model::Item;
-use crate::score::{Event, Level, ScoreModel, Summary};
+use crate::sink::{Sink, deliver};
 use crate::source::schedule::{self, Limits, Observer};
 use crate::source::{PollReport, Poller, fetch::Fetcher};
 use crate::store::Store;
 use anyhow::Context;
 use reload::LiveRules;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// How often indicator scores are recomputed when no match arrives, so
-/// activity decays on `/metrics` (and levels fall back) between matches.
-const RESCORE_EVERY: Duration = Duration::from_secs(60);
 
 /// How long shutdown waits for in-flight work before giving up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
@@ -42,6 +38,41 @@ pub struct App {
     pub limits: Arc<Limits>,
     pub rules: Arc<LiveRules>,
     pub metrics: Arc<Metrics>,
+    pub sinks: Vec<Arc<Sink>>,
+}
+
+/// References from the config into the rules (sink and corroboration
+/// filters naming indicators and rules), checked once both are loaded.
+/// Each error names the config file, line and column.
+pub fn cross_check(config: &Config, rules: &crate::rules::RuleSet) -> Vec<String> {
+    let indicator_known = |id: &str| rules.indicators().iter().any(|i| i.id == id);
+    let mut errors = Vec::new();
+    for sink in &config.sinks {
+        for id in sink.indicators.iter().filter(|i| !indicator_known(i)) {
+            errors.push(format!(
+                "{}: sinks.{}: unknown indicator {id:?} (not declared in {})",
+                sink.at,
+                sink.name,
+                config.rules_dir.join("indicators.toml").display()
+            ));
+        }
+    }
+    for c in &config.alerts.corroborate {
+        if let Some(id) = c.indicator.as_ref().filter(|i| !indicator_known(i)) {
+            errors.push(format!(
+                "{}: alerts.corroborate: unknown indicator {id:?}",
+                c.at
+            ));
+        }
+        if let Some(id) = c
+            .rule
+            .as_ref()
+            .filter(|r| !rules.rules().iter().any(|x| x.id == **r))
+        {
+            errors.push(format!("{}: alerts.corroborate: unknown rule {id:?}", c.at));
+        }
+    }
+    errors
 }
 
 impl App {
@@ -55,6 +86,10 @@ impl App {
                 config.rules_dir.display()
             )
         })?;
+        let errors = cross_check(&config, &rules.current());
+        if !errors.is_empty() {
+            anyhow::bail!("{}", errors.join("\n"));
+        }
         let rules = Arc::new(rules);
         let store = Arc::new(Store::open(&config.state_dir)?);
         let fetcher = Fetcher::new(&config.fetch).context("cannot build HTTP client")?;
@@ -74,6 +109,22 @@ impl App {
             current.rule_count(),
             &indicators,
         );
+        let sinks = config
+            .sinks
+            .iter()
+            .map(|s| {
+                Sink::new(
+                    s.clone(),
+                    &config.fetch.user_agent,
+                    config.alerts.delivery_timeout,
+                    config.alerts.resolve_after,
+                )
+                .map(Arc::new)
+                .with_context(|| format!("cannot build HTTP client of sink {:?}", s.name))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let names: Vec<&str> = config.sinks.iter().map(|s| s.name.as_str()).collect();
+        metrics.init_sinks(&names);
         Ok(App {
             config,
             store,
@@ -81,6 +132,7 @@ impl App {
             limits,
             rules,
             metrics,
+            sinks,
         })
     }
 
@@ -134,6 +186,15 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         store = %app.store.path().display(),
         "tocsin started"
     );
+    let pipeline = Arc::new(
+        pipeline::Pipeline::new(
+            &app.config,
+            app.store.clone(),
+            app.rules.clone(),
+            app.metrics.clone(),
+        )
+        .context("cannot restore live stories from the store")?,
+    );
     let heartbeat = schedule::spawn(
         app.config.sources.clone(),
         app.poller.clone(),
@@ -144,12 +205,21 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         &tracker,
     );
     readiness.pass(Check::Scheduler);
-    tracker.spawn(consume(
-        rx,
-        app.rules.clone(),
+    let wake = deliver::spawn(
+        app.sinks.clone(),
+        app.store.clone(),
+        app.config.alerts.max_delivery_age,
+        app.metrics.clone(),
+        cancel.clone(),
+        &tracker,
+    );
+    tracker.spawn(outbox_gauges(
         app.store.clone(),
         app.metrics.clone(),
+        app.config.sinks.iter().map(|s| s.name.clone()).collect(),
+        cancel.clone(),
     ));
+    tracker.spawn(pipeline::consume(rx, pipeline, wake));
     tracker.spawn(reload::watch(
         app.rules.clone(),
         app.metrics.clone(),
@@ -183,142 +253,14 @@ pub async fn run(app: App) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     systemd::stopping();
     cancel.cancel();
+    // Deliveries in flight may take up to their timeout to finish.
+    let grace = SHUTDOWN_GRACE.max(app.config.alerts.delivery_timeout + Duration::from_secs(2));
     tokio::select! {
         _ = tracker.wait() => tracing::info!("stopped cleanly"),
-        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("shutdown grace period expired; exiting"),
+        _ = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period expired; exiting"),
         _ = shutdown_signal() => tracing::warn!("second signal; exiting at once"),
     }
     Ok(())
-}
-
-/// Scores every declared indicator from the matches in the store.
-pub fn indicator_summary(
-    store: &Store,
-    rules: &crate::rules::RuleSet,
-    model: &ScoreModel,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Summary, crate::store::StoreError> {
-    let since = now - chrono::Duration::from_std(model.baseline_window).unwrap_or_default();
-    let events = store.match_events(since)?;
-    // Shadow rules are counted where they are stored, never scored.
-    let pairs: Vec<(&str, Event)> = events
-        .iter()
-        .filter(|e| !e.shadow)
-        .map(|e| {
-            (
-                e.indicator.as_str(),
-                Event::new(e.matched_at, e.severity, 1.0),
-            )
-        })
-        .collect();
-    let ids = rules.indicators().iter().map(|i| i.id.as_str());
-    Ok(model.summarise(ids, &pairs, now))
-}
-
-/// The downstream end of the pipeline: every new item is matched against
-/// the rules in use at that moment, its matches are counted and stored, and
-/// indicator levels are re-scored. Alerts attach here.
-async fn consume(
-    mut rx: mpsc::Receiver<Vec<Item>>,
-    rules: Arc<LiveRules>,
-    store: Arc<Store>,
-    metrics: Arc<Metrics>,
-) {
-    let model = ScoreModel::default();
-    let mut levels: HashMap<String, Level> = HashMap::new();
-    // The first tick fires at once: scores start from the stored matches,
-    // so a restart does not reset them.
-    let mut rescore = tokio::time::interval(RESCORE_EVERY);
-    rescore.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let batch = tokio::select! {
-            batch = rx.recv() => match batch {
-                Some(batch) => batch,
-                None => return,
-            },
-            _ = rescore.tick() => {
-                let (store, rules, model) = (store.clone(), rules.current(), model.clone());
-                let scored = tokio::task::spawn_blocking(move || {
-                    indicator_summary(&store, &rules, &model, chrono::Utc::now())
-                })
-                .await;
-                observe_scores(scored, &metrics, &mut levels);
-                continue;
-            }
-        };
-        let rules = rules.current();
-        let mut matched = Vec::new();
-        for item in batch {
-            tracing::debug!(source.id = %item.source, item.id = %item.id, title = %item.title, "new item");
-            let matches = rules.match_item(&item);
-            metrics.observe_matches(&matches);
-            for m in &matches {
-                tracing::info!(
-                    source.id = %item.source,
-                    item.id = %item.id,
-                    rule.id = %m.rule,
-                    indicator = %m.indicator,
-                    severity = ?m.severity,
-                    shadow = m.shadow,
-                    terms = ?m.terms,
-                    title = %item.title,
-                    "indicator matched"
-                );
-            }
-            if !matches.is_empty() {
-                matched.push((item, matches));
-            }
-        }
-        if matched.is_empty() {
-            continue;
-        }
-        let (store, rules, model) = (store.clone(), rules.clone(), model.clone());
-        let scored = tokio::task::spawn_blocking(move || {
-            let now = chrono::Utc::now();
-            for (item, matches) in &matched {
-                store.record_matches(item, matches, now)?;
-            }
-            indicator_summary(&store, &rules, &model, now)
-        })
-        .await;
-        observe_scores(scored, &metrics, &mut levels);
-        rescore.reset();
-    }
-}
-
-/// Puts a fresh summary on `/metrics` and logs level changes.
-fn observe_scores(
-    scored: Result<Result<Summary, crate::store::StoreError>, tokio::task::JoinError>,
-    metrics: &Metrics,
-    levels: &mut HashMap<String, Level>,
-) {
-    match scored {
-        Ok(Ok(summary)) => {
-            metrics.observe_summary(&summary);
-            log_level_changes(&summary, levels);
-        }
-        Ok(Err(e)) => tracing::error!(error = %e, "cannot record or score matches"),
-        Err(e) => tracing::error!(error = %e, "scoring task failed"),
-    }
-}
-
-fn log_level_changes(summary: &Summary, levels: &mut HashMap<String, Level>) {
-    for s in &summary.indicators {
-        let before = levels
-            .insert(s.indicator.clone(), s.score.level)
-            .unwrap_or(Level::Normal);
-        if s.score.level != before {
-            tracing::warn!(
-                indicator = %s.indicator,
-                level = ?s.score.level,
-                previous = ?before,
-                activity = s.score.activity,
-                baseline = s.score.baseline,
-                theatre_index = summary.theatre_index,
-                "indicator level changed"
-            );
-        }
-    }
 }
 
 fn log_report(report: &PollReport) {
@@ -338,6 +280,34 @@ fn log_report(report: &PollReport) {
             next_due = %report.next_due,
             "poll failed"
         ),
+    }
+}
+
+/// Keeps the outbox gauges current (pending, oldest pending age, dead).
+async fn outbox_gauges(
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    sinks: Vec<String>,
+    cancel: CancellationToken,
+) {
+    if sinks.is_empty() {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.outbox_stats()).await {
+            Ok(Ok(stats)) => {
+                let names: Vec<&str> = sinks.iter().map(String::as_str).collect();
+                metrics.observe_outbox(&names, &stats, chrono::Utc::now());
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot read outbox"),
+            Err(_) => {}
+        }
     }
 }
 

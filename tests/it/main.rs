@@ -1,6 +1,7 @@
 //! The one integration-test binary: modules by feature, fixtures on disk,
 //! servers on 127.0.0.1 started by the tests themselves.
 
+mod alerts;
 mod backoff;
 mod cli;
 mod dashboards;
