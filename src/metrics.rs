@@ -220,6 +220,15 @@ impl Metrics {
             self.rule_reloads.with_label_values(&[outcome]);
         }
         for id in indicators {
+            // Alert counters exist from the start, so `increase()` in the
+            // dashboard sees the first alert of an indicator.
+            self.stories.with_label_values(&[id]);
+            for severity in ["info", "warning", "critical"] {
+                for kind in ["story", "level"] {
+                    self.alerts.with_label_values(&[id, severity, kind]);
+                }
+            }
+            self.alerts_silenced.with_label_values(&[id]);
             self.indicator_activity.with_label_values(&[id]).set(0.0);
             self.indicator_baseline.with_label_values(&[id]).set(0.0);
             self.indicator_level.with_label_values(&[id]).set(0);
