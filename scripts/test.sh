@@ -15,6 +15,8 @@ command -v python3 >/dev/null || need_apt+=(python3)
 # fail without them when CI=true.
 { command -v promtool && command -v prometheus; } >/dev/null || need_apt+=(prometheus)
 # The package check (scripts/deb-check.sh): dpkg-shlibdeps and systemd-analyze.
+# A real Alertmanager receives tocsin's alerts in tests/it/alerts.rs.
+command -v prometheus-alertmanager >/dev/null || need_apt+=(prometheus-alertmanager)
 command -v dpkg-shlibdeps >/dev/null || need_apt+=(dpkg-dev)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if ((${#need_apt[@]})); then
