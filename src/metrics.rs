@@ -166,6 +166,9 @@ families! {
     indicator_level: IntGaugeVec = "tocsin_indicator_level" ["indicator"];
     /// Theatre index (0 to 100) summarising the activity of every indicator.
     theatre_index: Gauge = "tocsin_theatre_index" [];
+    /// Config reloads (SIGHUP) by outcome: `swapped` (the new config is in
+    /// use) or `kept` (it had errors; the running config stays).
+    config_reloads: IntCounterVec = "tocsin_config_reloads_total" ["outcome"];
     /// Rules in use.
     rules_loaded: IntGauge = "tocsin_rules_loaded" [];
     /// Sources in the config.
@@ -218,6 +221,7 @@ impl Metrics {
         self.rules_loaded.set(rules as i64);
         for outcome in ["swapped", "kept"] {
             self.rule_reloads.with_label_values(&[outcome]);
+            self.config_reloads.with_label_values(&[outcome]);
         }
         for id in indicators {
             // Alert counters exist from the start, so `increase()` in the

@@ -20,8 +20,10 @@ use crate::source::schedule::{self, Limits, Observer};
 use crate::source::{PollReport, Poller, fetch::Fetcher};
 use crate::store::Store;
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use reload::LiveRules;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -109,20 +111,7 @@ impl App {
             current.rule_count(),
             &indicators,
         );
-        let sinks = config
-            .sinks
-            .iter()
-            .map(|s| {
-                Sink::new(
-                    s.clone(),
-                    &config.fetch.user_agent,
-                    config.alerts.delivery_timeout,
-                    config.alerts.resolve_after,
-                )
-                .map(Arc::new)
-                .with_context(|| format!("cannot build HTTP client of sink {:?}", s.name))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let sinks = build_sinks(&config)?;
         let names: Vec<&str> = config.sinks.iter().map(|s| s.name.as_str()).collect();
         metrics.init_sinks(&names);
         Ok(App {
@@ -153,13 +142,155 @@ impl App {
     }
 }
 
+/// The reloadable part of the daemon: everything a config change can
+/// affect (sources, fetch limits, scoring, alert policy, sinks, retention).
+/// A SIGHUP with a valid config stops it and starts a new one; the store,
+/// the rules, the metrics and the HTTP side door outlive it.
+struct Generation {
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    heartbeat: Arc<crate::source::heartbeat::Heartbeat>,
+}
+
+fn start_generation(
+    app: &App,
+    config: &Config,
+    root: &CancellationToken,
+) -> anyhow::Result<Generation> {
+    let cancel = root.child_token();
+    let tracker = TaskTracker::new();
+    let poller = Arc::new(Poller {
+        fetcher: Fetcher::new(&config.fetch).context("cannot build HTTP client")?,
+        store: app.store.clone(),
+        jitter: config.fetch.jitter,
+        backoff_max: config.fetch.backoff_max,
+    });
+    let limits = Arc::new(Limits::new(&config.fetch));
+    let sinks = build_sinks(config)?;
+    let pipeline = Arc::new(
+        pipeline::Pipeline::new(
+            config,
+            app.store.clone(),
+            app.rules.clone(),
+            app.metrics.clone(),
+        )
+        .context("cannot restore live stories from the store")?,
+    );
+    let (tx, rx) = mpsc::channel::<Vec<Item>>(1024);
+    let metrics = app.metrics.clone();
+    let observer: Observer = Arc::new(move |report| {
+        log_report(report);
+        metrics.observe_poll(report);
+    });
+    let heartbeat = schedule::spawn(
+        config.sources.clone(),
+        poller,
+        limits,
+        tx,
+        observer,
+        cancel.clone(),
+        &tracker,
+    );
+    let wake = deliver::spawn(
+        sinks,
+        app.store.clone(),
+        config.alerts.max_delivery_age,
+        app.metrics.clone(),
+        cancel.clone(),
+        &tracker,
+    );
+    tracker.spawn(outbox_gauges(
+        app.store.clone(),
+        app.metrics.clone(),
+        config.sinks.iter().map(|s| s.name.clone()).collect(),
+        cancel.clone(),
+    ));
+    // The consumer ends when every scheduler task has dropped its sender,
+    // so the batches already queued are still matched and recorded.
+    tracker.spawn(pipeline::consume(rx, pipeline, wake));
+    tracker.spawn(prune_loop(
+        app.store.clone(),
+        config.retention,
+        cancel.clone(),
+    ));
+    tracker.close();
+    Ok(Generation {
+        cancel,
+        tracker,
+        heartbeat,
+    })
+}
+
+impl Generation {
+    /// Stops polling and delivery; waits for in-flight work up to `grace`.
+    async fn stop(self, grace: Duration) -> bool {
+        self.cancel.cancel();
+        tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
+    }
+}
+
+/// Builds every configured sink.
+fn build_sinks(config: &Config) -> anyhow::Result<Vec<Arc<Sink>>> {
+    config
+        .sinks
+        .iter()
+        .map(|s| {
+            Sink::new(
+                s.clone(),
+                &config.fetch.user_agent,
+                config.alerts.delivery_timeout,
+                config.alerts.resolve_after,
+            )
+            .map(Arc::new)
+            .with_context(|| format!("cannot build HTTP client of sink {:?}", s.name))
+        })
+        .collect()
+}
+
+/// How long shutdown (or a reload) waits for in-flight work: deliveries in
+/// flight may take up to their timeout.
+fn grace(config: &Config) -> Duration {
+    SHUTDOWN_GRACE.max(config.alerts.delivery_timeout + Duration::from_secs(2))
+}
+
+/// Reads the config again for a SIGHUP and checks it against the rules in
+/// use. Settings that only a restart can change are reported and kept.
+fn reread_config(old: &Config, rules: &crate::rules::RuleSet) -> Result<Config, Vec<String>> {
+    let mut new = crate::config::load(&old.path)
+        .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let errors = cross_check(&new, rules);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let fixed = [
+        ("http.listen", new.listen != old.listen),
+        ("state_dir", new.state_dir != old.state_dir),
+        ("rules_dir", new.rules_dir != old.rules_dir),
+    ];
+    for (key, changed) in fixed {
+        if changed {
+            tracing::warn!(
+                key,
+                "config reload: `{key}` changed; it takes effect on restart"
+            );
+        }
+    }
+    new.listen = old.listen;
+    new.state_dir = old.state_dir.clone();
+    new.rules_dir = old.rules_dir.clone();
+    Ok(new)
+}
+
 /// Runs the daemon until SIGTERM or SIGINT. Failing to bind `http.listen`
-/// is fatal before anything else starts.
+/// is fatal before anything else starts. SIGHUP reloads the rules and the
+/// config; a config with errors is logged and the running one kept.
 pub async fn run(app: App) -> anyhow::Result<()> {
     // Signal handlers first: once systemd hears READY=1 it may send
     // SIGHUP or SIGTERM at any moment.
     let shutdown = shutdown_signal();
-    let hangup = reload::hangup();
+    let mut hangup = reload::hangup();
     let listener = http::bind(app.config.listen).await?;
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -172,68 +303,27 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         readiness: readiness.clone(),
     });
     tracker.spawn(http::serve(listener, state, cancel.clone()));
-    let (tx, rx) = mpsc::channel::<Vec<Item>>(1024);
-    let metrics = app.metrics.clone();
-    let observer: Observer = Arc::new(move |report| {
-        log_report(report);
-        metrics.observe_poll(report);
-    });
-    let sources = app.config.sources.len();
+    let mut config = app.config.clone();
+    let sources = Arc::new(AtomicUsize::new(config.sources.len()));
     let rules = app.rules.current().rule_count();
     tracing::info!(
-        sources,
+        sources = config.sources.len(),
+        sinks = config.sinks.len(),
         rules,
         store = %app.store.path().display(),
         "tocsin started"
     );
-    let pipeline = Arc::new(
-        pipeline::Pipeline::new(
-            &app.config,
-            app.store.clone(),
-            app.rules.clone(),
-            app.metrics.clone(),
-        )
-        .context("cannot restore live stories from the store")?,
-    );
-    let heartbeat = schedule::spawn(
-        app.config.sources.clone(),
-        app.poller.clone(),
-        app.limits.clone(),
-        tx,
-        observer,
-        cancel.clone(),
-        &tracker,
-    );
+    let mut generation = start_generation(&app, &config, &cancel)?;
     readiness.pass(Check::Scheduler);
-    let wake = deliver::spawn(
-        app.sinks.clone(),
-        app.store.clone(),
-        app.config.alerts.max_delivery_age,
-        app.metrics.clone(),
-        cancel.clone(),
-        &tracker,
-    );
-    tracker.spawn(outbox_gauges(
-        app.store.clone(),
-        app.metrics.clone(),
-        app.config.sinks.iter().map(|s| s.name.clone()).collect(),
-        cancel.clone(),
-    ));
-    tracker.spawn(pipeline::consume(rx, pipeline, wake));
+    let heartbeat = Arc::new(ArcSwap::new(generation.heartbeat.clone()));
     tracker.spawn(reload::watch(
         app.rules.clone(),
         app.metrics.clone(),
-        hangup,
-        sources,
-        cancel.clone(),
-    ));
-    tracker.spawn(prune_loop(
-        app.store.clone(),
-        app.config.retention,
+        sources.clone(),
         cancel.clone(),
     ));
     if let Some(every) = systemd::watchdog_interval() {
-        let stale_after = systemd::stale_after(app.config.fetch.timeout);
+        let stale_after = systemd::stale_after(config.fetch.timeout);
         tracing::info!(
             every_ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX),
             stale_after_ms = u64::try_from(stale_after.as_millis()).unwrap_or(u64::MAX),
@@ -241,22 +331,92 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         );
         tracker.spawn(systemd::watchdog(
             every,
-            heartbeat,
+            heartbeat.clone(),
             stale_after,
             cancel.clone(),
         ));
     }
     tracker.close();
-    systemd::ready(&systemd::status_line(sources, rules));
+    systemd::ready(&systemd::status_line(config.sources.len(), rules));
 
-    shutdown.await;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = reload::Hangup::recv(&mut hangup) => {}
+        }
+        tracing::info!("SIGHUP: reloading rules and config");
+        systemd::reloading();
+        reload::reload_rules(&app.rules, &app.metrics, true, config.sources.len()).await;
+        let rules_now = app.rules.current();
+        match reread_config(&config, &rules_now) {
+            Err(errors) => {
+                for e in &errors {
+                    tracing::error!("{e}");
+                }
+                tracing::error!(
+                    errors = errors.len(),
+                    "config reload failed; keeping the running config"
+                );
+                app.metrics
+                    .config_reloads
+                    .with_label_values(&["kept"])
+                    .inc();
+            }
+            Ok(new) => {
+                // Stop the old generation first: two schedulers must never
+                // poll (and record) the same source at once.
+                if !generation.stop(grace(&config)).await {
+                    tracing::warn!("config reload: in-flight work did not finish in time");
+                }
+                let states = app.store.source_states().unwrap_or_default();
+                let indicators: Vec<&str> = rules_now
+                    .indicators()
+                    .iter()
+                    .map(|i| i.id.as_str())
+                    .collect();
+                app.metrics
+                    .init(&new.sources, &states, rules_now.rule_count(), &indicators);
+                let names: Vec<&str> = new.sinks.iter().map(|s| s.name.as_str()).collect();
+                app.metrics.init_sinks(&names);
+                generation = match start_generation(&app, &new, &cancel) {
+                    Ok(g) => {
+                        tracing::info!(
+                            sources = new.sources.len(),
+                            sinks = new.sinks.len(),
+                            "config reloaded"
+                        );
+                        app.metrics
+                            .config_reloads
+                            .with_label_values(&["swapped"])
+                            .inc();
+                        config = new;
+                        g
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "config reload failed; restarting with the previous config");
+                        app.metrics
+                            .config_reloads
+                            .with_label_values(&["kept"])
+                            .inc();
+                        start_generation(&app, &config, &cancel)?
+                    }
+                };
+                heartbeat.store(generation.heartbeat.clone());
+                sources.store(config.sources.len(), Ordering::Relaxed);
+            }
+        }
+        systemd::ready(&systemd::status_line(
+            config.sources.len(),
+            app.rules.current().rule_count(),
+        ));
+    }
     tracing::info!("shutting down");
     systemd::stopping();
     cancel.cancel();
-    // Deliveries in flight may take up to their timeout to finish.
-    let grace = SHUTDOWN_GRACE.max(app.config.alerts.delivery_timeout + Duration::from_secs(2));
+    let grace = grace(&config);
     tokio::select! {
-        _ = tracker.wait() => tracing::info!("stopped cleanly"),
+        _ = async { tracker.wait().await; generation.tracker.wait().await } => tracing::info!("stopped cleanly"),
         _ = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period expired; exiting"),
         _ = shutdown_signal() => tracing::warn!("second signal; exiting at once"),
     }

@@ -41,6 +41,10 @@ struct ReceiverState {
     /// Answers in order; after the script, 200.
     script: Vec<(u16, Option<&'static str>)>,
     got: Vec<Received>,
+    /// How long each answer takes.
+    delay: Duration,
+    /// Requests answered (the response was sent).
+    answered: usize,
 }
 
 /// A webhook receiver on 127.0.0.1 that records every request.
@@ -54,17 +58,22 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut s = state.lock().unwrap();
-    s.got.push(Received {
-        headers,
-        body: body.to_vec(),
-        at: Instant::now(),
-    });
-    let (status, retry_after) = if s.script.is_empty() {
-        (200, None)
-    } else {
-        s.script.remove(0)
+    let (status, retry_after, delay) = {
+        let mut s = state.lock().unwrap();
+        s.got.push(Received {
+            headers,
+            body: body.to_vec(),
+            at: Instant::now(),
+        });
+        let (status, retry_after) = if s.script.is_empty() {
+            (200, None)
+        } else {
+            s.script.remove(0)
+        };
+        (status, retry_after, s.delay)
     };
+    tokio::time::sleep(delay).await;
+    state.lock().unwrap().answered += 1;
     let mut response = (StatusCode::from_u16(status).unwrap(), "ok").into_response();
     if let Some(wait) = retry_after {
         response
@@ -82,7 +91,7 @@ impl Receiver {
     fn start_on(addr: SocketAddr, script: Vec<(u16, Option<&'static str>)>) -> Receiver {
         let state = Arc::new(Mutex::new(ReceiverState {
             script,
-            got: Vec::new(),
+            ..ReceiverState::default()
         }));
         let shared = state.clone();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -100,6 +109,14 @@ impl Receiver {
         });
         let addr = rx.recv().unwrap();
         Receiver { addr, state }
+    }
+
+    fn set_delay(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
+    }
+
+    fn answered(&self) -> usize {
+        self.state.lock().unwrap().answered
     }
 
     fn url(&self) -> String {
@@ -705,5 +722,122 @@ fn alerts_reach_a_real_alertmanager() {
     assert!(
         ends > chrono::Utc::now() + chrono::Duration::hours(23),
         "endsAt lets it resolve: {ends}"
+    );
+}
+
+fn kill(daemon: &KillOnDrop, signal: &str) {
+    assert!(
+        Command::new("kill")
+            .args([signal, &daemon.0.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+fn wait_log(env: &Env, needle: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !log(env).contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in the log:\n{}",
+            log(env)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn sighup_applies_a_new_config_and_keeps_the_running_one_when_it_is_bad() {
+    let feeds = TestServer::start();
+    feeds.route(
+        "/a",
+        Route::ok(
+            fresh_rss(&[("weather", "Sunny weekend ahead in Baku", "")]),
+            "application/rss+xml",
+        ),
+    );
+    feeds.route(
+        "/b",
+        Route::ok(
+            fresh_rss(&[("crash-1", CRASH, CRASH_LEDE)]),
+            "application/rss+xml",
+        ),
+    );
+    let hook = Receiver::start(vec![]);
+    let addr = free_addr();
+    let env = Env::new(&config(addr, &feed_source("a", &feeds.url("/a"), ""), ""));
+    let vars = [
+        ("TEST_HOOK_URL", hook.url()),
+        ("TEST_HOOK_SECRET", "s".to_owned()),
+    ];
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let daemon = start(&env, addr, &vars);
+    // A config with an error: logged, counted, and the daemon goes on.
+    env.write_config(&config(
+        addr,
+        &feed_source("a", &feeds.url("/a"), "interval = \"soon\""),
+        "",
+    ));
+    kill(&daemon, "-HUP");
+    wait_log(&env, "config reload failed; keeping the running config");
+    assert!(log(&env).contains("sources[0].interval"), "{}", log(&env));
+    // A good one: a second source and a sink, in use without a restart.
+    env.write_config(&config(
+        addr,
+        &format!("{}{}", feed_source("a", &feeds.url("/a"), ""), feed_source("b", &feeds.url("/b"), "")),
+        "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n",
+    ));
+    kill(&daemon, "-HUP");
+    wait_log(&env, "config reloaded");
+    let got = hook.wait_for(1, Duration::from_secs(30));
+    assert_eq!(got[0].json()["sources"], serde_json::json!(["b"]));
+    let s = samples(&get(addr, "/metrics").2);
+    assert_eq!(
+        value(&s, "tocsin_config_reloads_total", &[("outcome", "kept")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&s, "tocsin_config_reloads_total", &[("outcome", "swapped")]),
+        Some(1.0)
+    );
+    assert_eq!(value(&s, "tocsin_sources_configured", &[]), Some(2.0));
+}
+
+#[test]
+fn sigterm_lets_a_delivery_in_flight_finish() {
+    let feeds = TestServer::start();
+    feeds.route(
+        "/feed",
+        Route::ok(
+            fresh_rss(&[("crash-1", CRASH, CRASH_LEDE)]),
+            "application/rss+xml",
+        ),
+    );
+    let hook = Receiver::start(vec![]);
+    hook.set_delay(Duration::from_secs(3));
+    let addr = free_addr();
+    let env = Env::new(&config(
+        addr,
+        &feed_source("wire", &feeds.url("/feed"), ""),
+        "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n",
+    ));
+    let mut daemon = start(
+        &env,
+        addr,
+        &[("TEST_HOOK_URL", &hook.url()), ("TEST_HOOK_SECRET", "s")],
+    );
+    hook.wait_for(1, Duration::from_secs(30));
+    // The receiver is still answering: stop tocsin now.
+    kill(&daemon, "-TERM");
+    let status = daemon.0.wait().unwrap();
+    assert!(status.success(), "{status:?}\n{}", log(&env));
+    assert_eq!(hook.answered(), 1, "the attempt in flight was completed");
+    let a = alerts(&env);
+    assert_eq!(
+        a[0]["deliveries"][0]["state"],
+        "delivered",
+        "{a:#?}\n{}",
+        log(&env)
     );
 }
