@@ -118,6 +118,11 @@ pub async fn run(app: App) -> anyhow::Result<()> {
     let state = Arc::new(HttpState {
         metrics: app.metrics.clone(),
         readiness: readiness.clone(),
+        store: app.store.clone(),
+        rules: app.rules.clone(),
+        sources: app.config.sources.clone(),
+        api_token: app.config.api_token.clone(),
+        model: ScoreModel::default(),
     });
     tracker.spawn(http::serve(listener, state, cancel.clone()));
     let (tx, rx) = mpsc::channel::<Vec<Item>>(1024);

@@ -4,11 +4,13 @@
 //! (`insert_new_items`, `record_fetch_success`, ...). Calls are synchronous
 //! and short; async code runs them with `spawn_blocking`.
 
+mod browse;
 mod items;
 mod matches;
 mod migrations;
 mod sources;
 
+pub use browse::{Cursor, ItemPage, ItemQuery, StoredItem, StoredMatch};
 pub use items::Inserted;
 pub use matches::MatchEvent;
 pub use sources::{FetchOutcome, SourceState};
