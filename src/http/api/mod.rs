@@ -124,6 +124,9 @@ pub struct ListQuery<F> {
 impl<F: DeserializeOwned> ListQuery<F> {
     /// Parses a query string (without the `?`).
     pub fn parse(query: &str) -> Result<ListQuery<F>, ApiError> {
+        // Paging is taken out first and the filter deserialised from what
+        // is left, so the filter can deny unknown fields (a typo is a 400);
+        // a struct flattened into another cannot.
         let mut page = Page::default();
         let mut rest = url::form_urlencoded::Serializer::new(String::new());
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -140,9 +143,9 @@ impl<F: DeserializeOwned> ListQuery<F> {
         let filter = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner().to_string();
-            if let Some(rest) = inner.strip_prefix("unknown field ") {
+            if let Some(field) = inner.strip_prefix("unknown field ") {
                 ApiError::bad_request(format!(
-                    "unknown query parameter {rest} (or `limit`, `before`)"
+                    "unknown query parameter {field} (or `limit`, `before`)"
                 ))
             } else if path == "." {
                 ApiError::bad_request(format!("invalid query: {inner}"))
