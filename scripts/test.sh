@@ -14,6 +14,9 @@ command -v python3 >/dev/null || need_apt+=(python3)
 # and prometheus (scrapes a test daemon); the metrics and dashboards tests
 # fail without them when CI=true.
 { command -v promtool && command -v prometheus; } >/dev/null || need_apt+=(prometheus)
+# Headless Chromium renders the status page in tests/it/page.rs (DOM dump
+# and screenshot); that test fails without it when CI=true.
+command -v chromium >/dev/null || need_apt+=(chromium)
 # The package check (scripts/deb-check.sh): dpkg-shlibdeps and systemd-analyze.
 # A real Alertmanager receives tocsin's alerts in tests/it/alerts.rs.
 command -v prometheus-alertmanager >/dev/null || need_apt+=(prometheus-alertmanager)

@@ -301,8 +301,11 @@ pub async fn run(app: App) -> anyhow::Result<()> {
     let state = Arc::new(HttpState {
         metrics: app.metrics.clone(),
         readiness: readiness.clone(),
+        store: app.store.clone(),
+        rules: app.rules.clone(),
+        config: ArcSwap::from_pointee(app.config.clone()),
     });
-    tracker.spawn(http::serve(listener, state, cancel.clone()));
+    tracker.spawn(http::serve(listener, state.clone(), cancel.clone()));
     let mut config = app.config.clone();
     let sources = Arc::new(AtomicUsize::new(config.sources.len()));
     let rules = app.rules.current().rule_count();
@@ -391,6 +394,7 @@ pub async fn run(app: App) -> anyhow::Result<()> {
                             .with_label_values(&["swapped"])
                             .inc();
                         config = new;
+                        state.config.store(Arc::new(config.clone()));
                         g
                     }
                     Err(e) => {

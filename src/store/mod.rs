@@ -5,6 +5,7 @@
 //! and short; async code runs them with `spawn_blocking`.
 
 mod alerts;
+mod browse;
 mod items;
 mod matches;
 mod migrations;
@@ -12,6 +13,7 @@ mod silences;
 mod sources;
 
 pub use alerts::{AlertFilter, AlertWrite, DeliveryState, DueDelivery, OutboxStats};
+pub use browse::{Cursor, ItemPage, ItemQuery, StoredItem, StoredMatch};
 pub use items::Inserted;
 pub use matches::MatchEvent;
 pub use silences::NewSilence;

@@ -2,10 +2,12 @@
 //! servers on 127.0.0.1 started by the tests themselves.
 
 mod alerts;
+mod api;
 mod backoff;
 mod cli;
 mod dashboards;
 mod metrics;
+mod page;
 mod parse_suites;
 mod polling;
 mod rules;
