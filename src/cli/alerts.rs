@@ -36,6 +36,7 @@ pub fn run(args: AlertsArgs) -> anyhow::Result<ExitCode> {
     let alerts = store.alerts(&AlertFilter {
         indicator: args.indicator,
         min_severity: args.severity,
+        kind: None,
         before: None,
         limit: args.limit,
     })?;

@@ -67,9 +67,49 @@ pub struct DeliveryState {
 pub struct AlertFilter {
     pub indicator: Option<String>,
     pub min_severity: Option<Severity>,
+    pub kind: Option<crate::alert::AlertKind>,
     /// Only alerts with an id below this (the cursor of the previous page).
     pub before: Option<i64>,
     pub limit: usize,
+}
+
+/// Filters of a story listing.
+#[derive(Debug, Clone, Default)]
+pub struct StoryFilter {
+    pub indicator: Option<String>,
+    pub min_severity: Option<Severity>,
+    /// Only stories with an id below this.
+    pub before: Option<i64>,
+    pub limit: usize,
+}
+
+/// A stored story, for the API.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoryRow {
+    pub id: i64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub title: String,
+    pub link: Option<String>,
+    /// The indicator of its most severe match.
+    pub indicator: String,
+    pub severity: Severity,
+    /// Distinct sources, in order of first report.
+    pub sources: Vec<String>,
+    pub items: Vec<StoryItemRow>,
+    /// Alerts raised for it, oldest first.
+    pub alerts: Vec<i64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoryItemRow {
+    pub source: String,
+    pub id: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub published: DateTime<Utc>,
+    pub dated: bool,
+    pub added_at: DateTime<Utc>,
 }
 
 pub(super) fn secs(t: i64) -> DateTime<Utc> {
@@ -340,6 +380,7 @@ impl Store {
              WHERE (?1 IS NULL OR indicator = ?1)
                AND severity IN (SELECT value FROM json_each(?2))
                AND (?3 IS NULL OR id < ?3)
+               AND (?5 IS NULL OR kind = ?5)
              ORDER BY id DESC LIMIT ?4",
         )?;
         let rows = stmt
@@ -348,12 +389,80 @@ impl Store {
                     filter.indicator,
                     serde_json::to_string(&severities).unwrap_or_default(),
                     filter.before,
-                    filter.limit as i64
+                    filter.limit as i64,
+                    filter.kind.map(|k| k.as_str())
                 ],
                 |r| parse_body(&r.get::<_, String>(0)?),
             )?
             .collect::<Result<_, _>>()?;
         Ok(rows)
+    }
+
+    /// Stories, newest first, with their items and alert ids.
+    pub fn stories(&self, filter: &StoryFilter) -> Result<Vec<StoryRow>, StoreError> {
+        let severities = severities_at_least(filter.min_severity);
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, first_seen, last_seen, title, link, indicator, severity FROM story
+             WHERE (?1 IS NULL OR indicator = ?1)
+               AND severity IN (SELECT value FROM json_each(?2))
+               AND (?3 IS NULL OR id < ?3)
+             ORDER BY id DESC LIMIT ?4",
+        )?;
+        let mut stories: Vec<StoryRow> = stmt
+            .query_map(
+                params![
+                    filter.indicator,
+                    serde_json::to_string(&severities).unwrap_or_default(),
+                    filter.before,
+                    filter.limit as i64
+                ],
+                |r| {
+                    Ok(StoryRow {
+                        id: r.get(0)?,
+                        first_seen: secs(r.get(1)?),
+                        last_seen: secs(r.get(2)?),
+                        title: r.get(3)?,
+                        link: r.get(4)?,
+                        indicator: r.get(5)?,
+                        severity: r.get::<_, String>(6)?.parse().unwrap_or(Severity::Info),
+                        sources: Vec::new(),
+                        items: Vec::new(),
+                        alerts: Vec::new(),
+                    })
+                },
+            )?
+            .collect::<Result<_, _>>()?;
+        let mut items = conn.prepare_cached(
+            "SELECT source, item_id, title, link, published, dated, added_at FROM story_item
+             WHERE story_id = ?1 ORDER BY added_at, rowid",
+        )?;
+        let mut alerts =
+            conn.prepare_cached("SELECT id FROM alert WHERE story_id = ?1 ORDER BY id")?;
+        for story in &mut stories {
+            story.items = items
+                .query_map([story.id], |r| {
+                    Ok(StoryItemRow {
+                        source: r.get(0)?,
+                        id: r.get(1)?,
+                        title: r.get(2)?,
+                        link: r.get(3)?,
+                        published: secs(r.get(4)?),
+                        dated: r.get(5)?,
+                        added_at: secs(r.get(6)?),
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            for i in &story.items {
+                if !story.sources.contains(&i.source) {
+                    story.sources.push(i.source.clone());
+                }
+            }
+            story.alerts = alerts
+                .query_map([story.id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(stories)
     }
 
     /// Where each delivery of an alert stands.

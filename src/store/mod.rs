@@ -12,7 +12,10 @@ mod migrations;
 mod silences;
 mod sources;
 
-pub use alerts::{AlertFilter, AlertWrite, DeliveryState, DueDelivery, OutboxStats};
+pub use alerts::{
+    AlertFilter, AlertWrite, DeliveryState, DueDelivery, OutboxStats, StoryFilter, StoryItemRow,
+    StoryRow,
+};
 pub use browse::{Cursor, ItemPage, ItemQuery, StoredItem, StoredMatch};
 pub use items::Inserted;
 pub use matches::MatchEvent;

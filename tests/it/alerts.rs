@@ -841,3 +841,128 @@ fn sigterm_lets_a_delivery_in_flight_finish() {
         log(&env)
     );
 }
+
+/// A raw HTTP/1.0 request with a JSON body: status and body.
+fn send_json(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn get_json(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
+    let (status, _, body) = get(addr, path);
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}")),
+    )
+}
+
+#[test]
+fn alerts_stories_and_silences_over_the_api_and_on_the_page() {
+    let feeds = TestServer::start();
+    let hostile = format!("{CRASH} &lt;script&gt;alert(1)&lt;/script&gt;");
+    feeds.route(
+        "/feed",
+        Route::ok(
+            fresh_rss(&[("crash-1", &hostile, CRASH_LEDE)]),
+            "application/rss+xml",
+        ),
+    );
+    let hook = Receiver::start(vec![]);
+    let addr = free_addr();
+    let env = Env::new(&config(
+        addr,
+        &feed_source("wire", &feeds.url("/feed"), ""),
+        "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n",
+    ));
+    let _daemon = start(
+        &env,
+        addr,
+        &[("TEST_HOOK_URL", &hook.url()), ("TEST_HOOK_SECRET", "s")],
+    );
+    hook.wait_for(1, Duration::from_secs(30));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let alerts = loop {
+        let (status, body) = get_json(addr, "/api/v1/alerts?kind=story");
+        assert_eq!(status, 200, "{body}");
+        if body["items"][0]["deliveries"][0]["state"] == "delivered" {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "{body:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let a = &alerts["items"][0];
+    assert_eq!(a["indicator"], "aviation-incident");
+    assert_eq!(a["sources"], serde_json::json!(["wire"]));
+    assert_eq!(alerts["next"], serde_json::Value::Null);
+    let id = a["id"].as_i64().unwrap();
+    let (status, one) = get_json(addr, &format!("/api/v1/alerts/{id}"));
+    assert_eq!((status, &one["id"]), (200, &a["id"]));
+    assert_eq!(get_json(addr, "/api/v1/alerts/999").0, 404);
+    assert_eq!(
+        get_json(addr, "/api/v1/alerts?indicator=cyberattack").1["items"],
+        serde_json::json!([])
+    );
+    let (status, bad) = get_json(addr, "/api/v1/alerts?severity=loud");
+    assert_eq!(status, 400, "{bad}");
+    let (_, stories) = get_json(addr, "/api/v1/stories");
+    let story = &stories["items"][0];
+    assert_eq!(story["sources"], serde_json::json!(["wire"]));
+    assert_eq!(story["alerts"], serde_json::json!([id]));
+    assert_eq!(story["items"].as_array().unwrap().len(), 1);
+    // Silences: create, list, expire; a bad one is a 400 naming the problem.
+    let (status, created) = send_json(
+        addr,
+        "POST",
+        "/api/v1/silences",
+        r#"{"indicator": "border-clash", "for": "2h", "comment": "exercise", "match": "Tovuz"}"#,
+    );
+    assert_eq!(status, 201, "{created}");
+    let (status, bad) = send_json(
+        addr,
+        "POST",
+        "/api/v1/silences",
+        r#"{"indicator": "nope", "for": "2h", "comment": "x"}"#,
+    );
+    assert_eq!(status, 400);
+    assert!(
+        bad["error"].as_str().unwrap().contains("unknown indicator"),
+        "{bad}"
+    );
+    let (_, list) = get_json(addr, "/api/v1/silences");
+    assert_eq!(list["silences"][0]["match_text"], "Tovuz");
+    let sid = created["id"].as_i64().unwrap();
+    let (status, expired) = send_json(addr, "POST", &format!("/api/v1/silences/{sid}/expire"), "");
+    assert_eq!(status, 200, "{expired}");
+    assert_eq!(
+        get_json(addr, "/api/v1/silences").1["silences"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        get_json(addr, "/api/v1/silences?all=true").1["silences"][0]["id"],
+        sid
+    );
+    // The page lists the alert, its feed text escaped.
+    let (status, _, page) = get(addr, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains("Recent alerts"), "{page}");
+    assert!(page.contains("hooks: delivered"), "{page}");
+    assert!(!page.contains("<script>alert(1)"), "{page}");
+    assert!(
+        page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{page}"
+    );
+}

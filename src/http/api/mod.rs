@@ -13,9 +13,12 @@
 //! Adding a resource: a file here with its view types, a `load` function
 //! (the status page reuses it) and a handler, and one `.route` below.
 
+pub mod alerts;
 pub mod indicators;
 pub mod items;
+pub mod silences;
 pub mod sources;
+pub mod stories;
 
 use super::HttpState;
 use super::error::{self, ApiError};
@@ -23,7 +26,7 @@ use crate::store::Cursor;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -40,6 +43,11 @@ pub fn router() -> Router<Arc<HttpState>> {
         .route("/items", get(items::list))
         .route("/indicators", get(indicators::list))
         .route("/indicators/{id}", get(indicators::one))
+        .route("/stories", get(stories::list))
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/{id}", get(alerts::one))
+        .route("/silences", get(silences::list).post(silences::create))
+        .route("/silences/{id}/expire", post(silences::expire))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
 }

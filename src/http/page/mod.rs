@@ -27,6 +27,9 @@ use std::sync::Arc;
 /// Matched items shown on the page.
 const RECENT_ITEMS: usize = 30;
 
+/// Alerts shown on the page.
+const RECENT_ALERTS: usize = 15;
+
 /// Seconds between automatic reloads of the page.
 const REFRESH_SECS: u32 = 60;
 
@@ -39,6 +42,7 @@ pub(super) struct PageData {
     pub now: DateTime<Utc>,
     pub board: api::indicators::Board,
     pub items: Vec<api::items::ItemView>,
+    pub alerts: Vec<api::alerts::AlertView>,
     pub sources: Vec<api::sources::SourceView>,
 }
 
@@ -55,6 +59,15 @@ fn load(state: &HttpState, now: DateTime<Utc>) -> Result<PageData, ApiError> {
         now,
         board: api::indicators::load(state, now)?,
         items: api::items::load(state, &matched, page)?.items,
+        alerts: api::alerts::load(
+            state,
+            &api::alerts::AlertQuery::default(),
+            Page {
+                limit: RECENT_ALERTS,
+                before: None,
+            },
+        )?
+        .items,
         sources: api::sources::load(state, now)?,
     })
 }

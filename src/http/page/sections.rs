@@ -132,12 +132,59 @@ pub fn indicators(data: &PageData) -> Markup {
     }
 }
 
-/// Recent alerts: the place for the alert section. Alert delivery is not
-/// built yet, so this shows nothing; when it is, this reads the recent
-/// alerts from `PageData` (loaded like the items) and renders them here,
-/// between the indicators and the items.
-pub fn recent_alerts(_data: &PageData) -> Markup {
-    html! {}
+/// The latest alerts: severity, indicator, the story's title linked to the
+/// article with the matched words marked, its sources and where each
+/// delivery stands (or the silence that held it back).
+pub fn recent_alerts(data: &PageData) -> Markup {
+    html! {
+        section #alerts {
+            h2 { "Recent alerts" }
+            @if data.alerts.is_empty() {
+                p.muted { "No alerts yet." }
+            } @else {
+                table {
+                    thead { tr { th { "raised" } th { "alert" } th { "story" } th { "sources" } th { "delivery" } } }
+                    tbody {
+                        @for view in &data.alerts {
+                            @let a = &view.alert;
+                            @let terms: Vec<String> = a.terms().iter().map(|t| (*t).to_owned()).collect();
+                            tr {
+                                td.nowrap { (when(data.now, Some(a.created_at))) }
+                                td {
+                                    span class={ "sev sev-" (a.severity) } title=(a.severity) { (a.indicator) }
+                                    " " span.muted { "#" (a.id) " " (a.kind.as_str()) }
+                                }
+                                td.item {
+                                    @if let Some(href) = safe_link(a.link.as_deref()) {
+                                        a.title href=(href) rel="noopener noreferrer nofollow" target="_blank" {
+                                            (marked(&a.title, &terms))
+                                        }
+                                    } @else {
+                                        span.title { (marked(&a.title, &terms)) }
+                                    }
+                                    @if !terms.is_empty() {
+                                        p.summary { "matched: " @for (i, t) in terms.iter().enumerate() { @if i > 0 { ", " } mark { (t) } } }
+                                    }
+                                }
+                                td { (a.sources.len()) @if !a.sources.is_empty() { " " span.muted title=(a.sources.join(", ")) { "(" (snippet(&a.sources.join(", "))) ")" } } }
+                                td.nowrap {
+                                    @if let Some(id) = a.silenced_by {
+                                        span.muted { "silenced (" (id) ")" }
+                                    } @else if view.deliveries.is_empty() {
+                                        span.muted { "no sink" }
+                                    } @else {
+                                        @for d in &view.deliveries {
+                                            span class={ "dlv dlv-" (d.state) } title=(d.last_error.as_deref().unwrap_or("")) { (d.sink) ": " (d.state) } " "
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The indicators an item matched, most severe match of each; an
