@@ -553,11 +553,17 @@ mod tests {
         }
         assert!(metrics.theatre_index.get() > 0.0);
         assert_eq!(level_value(Level::Critical), 3);
-        // A reload removed indicator b: its series go.
+        // A reload removed indicator b: its gauges go (its counters keep
+        // their history).
         let summary = ScoreModel::default().summarise(["a"], &events, now);
         metrics.observe_summary(&summary);
         let text = metrics.encode().unwrap();
-        assert!(!text.contains("indicator=\"b\""), "{text}");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("tocsin_indicator_") && l.contains("indicator=\"b\"")),
+            "{text}"
+        );
         assert!(text.contains("tocsin_indicator_level{indicator=\"a\"} 0"));
     }
 
