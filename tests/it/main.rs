@@ -3,6 +3,7 @@
 
 mod backoff;
 mod cli;
+mod container;
 mod dashboards;
 mod metrics;
 mod parse_suites;
