@@ -3,6 +3,7 @@
 
 mod backoff;
 mod cli;
+mod config_docs;
 mod container;
 mod dashboards;
 mod metrics;
