@@ -156,18 +156,12 @@ fn dockerfile_builds_exactly_what_ci_builds() {
         "rust:{tag} is older than rust-version {msrv}"
     );
 
-    // Every `cargo build` in the Dockerfile is CI's, word for word.
-    let text = read(DOCKERFILE);
-    let builds: Vec<&str> = text
-        .match_indices("cargo build")
-        .map(|(i, _)| {
-            text[i..]
-                .lines()
-                .next()
-                .unwrap()
-                .trim_end_matches(['\\', ' '])
-        })
-        .map(|line| line.split("&&").next().unwrap().trim())
+    // Every `cargo build` the Dockerfile runs is CI's, word for word.
+    let builds: Vec<&str> = stages
+        .iter()
+        .flat_map(|stage| stage.all("RUN"))
+        .flat_map(|run| run.split("&&"))
+        .filter_map(|cmd| cmd.find("cargo build").map(|i| cmd[i..].trim()))
         .collect();
     assert_eq!(builds, [BUILD], "the Dockerfile's builds");
     let deb_check = read("scripts/deb-check.sh");
