@@ -14,9 +14,13 @@ command -v python3 >/dev/null || need_apt+=(python3)
 # and prometheus (scrapes a test daemon); the metrics and dashboards tests
 # fail without them when CI=true.
 { command -v promtool && command -v prometheus; } >/dev/null || need_apt+=(prometheus)
-# amtool (Debian `prometheus-alertmanager`) checks the Alertmanager config of
-# the compose stack (tests/it/container.rs fails without it when CI=true).
-command -v amtool >/dev/null || need_apt+=(prometheus-alertmanager)
+# Headless Chromium renders the status page in tests/it/page.rs (DOM dump
+# and screenshot); that test fails without it when CI=true.
+command -v chromium >/dev/null || need_apt+=(chromium)
+# Debian `prometheus-alertmanager`: a real Alertmanager receives tocsin's
+# alerts in tests/it/alerts.rs, and its amtool checks the compose stack's
+# Alertmanager config in tests/it/container.rs (fails without it when CI=true).
+{ command -v prometheus-alertmanager && command -v amtool; } >/dev/null || need_apt+=(prometheus-alertmanager)
 # The package check (scripts/deb-check.sh): dpkg-shlibdeps and systemd-analyze.
 command -v dpkg-shlibdeps >/dev/null || need_apt+=(dpkg-dev)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)

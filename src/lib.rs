@@ -3,6 +3,7 @@
 //! Data flows one way: source → fetch → parse → normalise → match → score →
 //! alert → sink, with the store beside it. See ARCHITECTURE.md for the map.
 
+pub mod alert;
 pub mod app;
 pub mod cli;
 pub mod config;
@@ -12,5 +13,6 @@ pub mod model;
 pub mod parse;
 pub mod rules;
 pub mod score;
+pub mod sink;
 pub mod source;
 pub mod store;

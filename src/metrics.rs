@@ -166,10 +166,31 @@ families! {
     indicator_level: IntGaugeVec = "tocsin_indicator_level" ["indicator"];
     /// Theatre index (0 to 100) summarising the activity of every indicator.
     theatre_index: Gauge = "tocsin_theatre_index" [];
+    /// Config reloads (SIGHUP) by outcome: `swapped` (the new config is in
+    /// use) or `kept` (it had errors; the running config stays).
+    config_reloads: IntCounterVec = "tocsin_config_reloads_total" ["outcome"];
     /// Rules in use.
     rules_loaded: IntGauge = "tocsin_rules_loaded" [];
     /// Sources in the config.
     sources_configured: IntGauge = "tocsin_sources_configured" [];
+    /// Stories started (the first matched item of a new story), by the
+    /// indicator of its most severe match.
+    stories: IntCounterVec = "tocsin_stories_total" ["indicator"];
+    /// Alerts raised, by indicator, severity and kind (`story` or `level`);
+    /// silenced alerts count here and in `tocsin_alerts_silenced_total`.
+    alerts: IntCounterVec = "tocsin_alerts_total" ["indicator", "severity", "kind"];
+    /// Alerts held back from every sink by a silence.
+    alerts_silenced: IntCounterVec = "tocsin_alerts_silenced_total" ["indicator"];
+    /// Delivery attempts by sink and outcome: `delivered`, `retry` (failed,
+    /// will be retried) or `dead` (given up: too old, or refused for good).
+    deliveries: IntCounterVec = "tocsin_deliveries_total" ["sink", "outcome"];
+    /// Deliveries waiting in the outbox of each sink.
+    outbox_pending: IntGaugeVec = "tocsin_outbox_pending" ["sink"];
+    /// Age of the oldest alert still waiting for each sink, in seconds (0
+    /// when none waits).
+    outbox_oldest_pending_age: GaugeVec = "tocsin_outbox_oldest_pending_age_seconds" ["sink"];
+    /// Deliveries given up on (dead letters) for each sink, as kept in the store.
+    dead_letters: IntGaugeVec = "tocsin_dead_letters" ["sink"];
     /// Always 1; the `version` label names the running tocsin.
     build_info: IntGaugeVec = "tocsin_build_info" ["version"];
 }
@@ -200,8 +221,18 @@ impl Metrics {
         self.rules_loaded.set(rules as i64);
         for outcome in ["swapped", "kept"] {
             self.rule_reloads.with_label_values(&[outcome]);
+            self.config_reloads.with_label_values(&[outcome]);
         }
         for id in indicators {
+            // Alert counters exist from the start, so `increase()` in the
+            // dashboard sees the first alert of an indicator.
+            self.stories.with_label_values(&[id]);
+            for severity in ["info", "warning", "critical"] {
+                for kind in ["story", "level"] {
+                    self.alerts.with_label_values(&[id, severity, kind]);
+                }
+            }
+            self.alerts_silenced.with_label_values(&[id]);
             self.indicator_activity.with_label_values(&[id]).set(0.0);
             self.indicator_baseline.with_label_values(&[id]).set(0.0);
             self.indicator_level.with_label_values(&[id]).set(0);
@@ -328,6 +359,71 @@ impl Metrics {
                 .set(level_value(s.score.level));
         }
         self.theatre_index.set(summary.theatre_index);
+    }
+
+    /// Creates the delivery series of every sink at zero.
+    pub fn init_sinks(&self, sinks: &[&str]) {
+        for sink in sinks {
+            for outcome in ["delivered", "retry", "dead"] {
+                self.deliveries.with_label_values(&[sink, outcome]);
+            }
+            self.outbox_pending.with_label_values(&[sink]).set(0);
+            self.outbox_oldest_pending_age
+                .with_label_values(&[sink])
+                .set(0.0);
+            self.dead_letters.with_label_values(&[sink]).set(0);
+        }
+    }
+
+    /// Counts one delivery attempt.
+    pub fn observe_delivery(&self, sink: &str, outcome: &str) {
+        self.deliveries.with_label_values(&[sink, outcome]).inc();
+    }
+
+    /// Counts a new story.
+    pub fn observe_story(&self, indicator: &str) {
+        self.stories.with_label_values(&[indicator]).inc();
+    }
+
+    /// Counts a raised alert.
+    pub fn observe_alert(&self, alert: &crate::alert::AlertDoc) {
+        self.alerts
+            .with_label_values(&[
+                alert.indicator.as_str(),
+                alert.severity.as_str(),
+                alert.kind.as_str(),
+            ])
+            .inc();
+        if alert.silenced_by.is_some() {
+            self.alerts_silenced
+                .with_label_values(&[alert.indicator.as_str()])
+                .inc();
+        }
+    }
+
+    /// Sets the outbox gauges of the configured sinks from the store.
+    pub fn observe_outbox(
+        &self,
+        sinks: &[&str],
+        stats: &[crate::store::OutboxStats],
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        for sink in sinks {
+            let s = stats.iter().find(|s| s.sink == *sink);
+            let label = [*sink];
+            self.outbox_pending
+                .with_label_values(&label)
+                .set(s.map_or(0, |s| s.pending as i64));
+            let age = s
+                .and_then(|s| s.oldest_pending)
+                .map_or(0.0, |t| (now - t).as_seconds_f64().max(0.0));
+            self.outbox_oldest_pending_age
+                .with_label_values(&label)
+                .set(age);
+            self.dead_letters
+                .with_label_values(&label)
+                .set(s.map_or(0, |s| s.dead as i64));
+        }
     }
 
     /// Encodes every family in the text exposition format (0.0.4).

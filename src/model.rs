@@ -90,7 +90,7 @@ impl std::str::FromStr for Severity {
 }
 
 /// Which folded text of an item a span points into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Field {
     /// `Item::norm_title`.
@@ -100,7 +100,7 @@ pub enum Field {
 }
 
 /// Where a matched term was found: byte offsets into the folded text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Span {
     /// The folded field the offsets refer to.
     pub field: Field,
@@ -111,7 +111,7 @@ pub struct Span {
 }
 
 /// One rule that matched one item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Match {
     /// Rule id, e.g. `media-closure/sputnik-shutdown`.
     pub rule: String,

@@ -7,6 +7,7 @@
 //! reloads and shutdown, and keeps the watchdog fed while the scheduler
 //! makes progress (see `systemd`).
 
+pub mod pipeline;
 pub mod reload;
 pub mod systemd;
 
@@ -14,22 +15,19 @@ use crate::config::Config;
 use crate::http::{self, Check, HttpState, Readiness};
 use crate::metrics::Metrics;
 use crate::model::Item;
-use crate::score::{Event, Level, ScoreModel, Summary};
+use crate::sink::{Sink, deliver};
 use crate::source::schedule::{self, Limits, Observer};
 use crate::source::{PollReport, Poller, fetch::Fetcher};
 use crate::store::Store;
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use reload::LiveRules;
-use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// How often indicator scores are recomputed when no match arrives, so
-/// activity decays on `/metrics` (and levels fall back) between matches.
-const RESCORE_EVERY: Duration = Duration::from_secs(60);
 
 /// How long shutdown waits for in-flight work before giving up.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
@@ -42,6 +40,41 @@ pub struct App {
     pub limits: Arc<Limits>,
     pub rules: Arc<LiveRules>,
     pub metrics: Arc<Metrics>,
+    pub sinks: Vec<Arc<Sink>>,
+}
+
+/// References from the config into the rules (sink and corroboration
+/// filters naming indicators and rules), checked once both are loaded.
+/// Each error names the config file, line and column.
+pub fn cross_check(config: &Config, rules: &crate::rules::RuleSet) -> Vec<String> {
+    let indicator_known = |id: &str| rules.indicators().iter().any(|i| i.id == id);
+    let mut errors = Vec::new();
+    for sink in &config.sinks {
+        for id in sink.indicators.iter().filter(|i| !indicator_known(i)) {
+            errors.push(format!(
+                "{}: sinks.{}: unknown indicator {id:?} (not declared in {})",
+                sink.at,
+                sink.name,
+                config.rules_dir.join("indicators.toml").display()
+            ));
+        }
+    }
+    for c in &config.alerts.corroborate {
+        if let Some(id) = c.indicator.as_ref().filter(|i| !indicator_known(i)) {
+            errors.push(format!(
+                "{}: alerts.corroborate: unknown indicator {id:?}",
+                c.at
+            ));
+        }
+        if let Some(id) = c
+            .rule
+            .as_ref()
+            .filter(|r| !rules.rules().iter().any(|x| x.id == **r))
+        {
+            errors.push(format!("{}: alerts.corroborate: unknown rule {id:?}", c.at));
+        }
+    }
+    errors
 }
 
 impl App {
@@ -55,6 +88,10 @@ impl App {
                 config.rules_dir.display()
             )
         })?;
+        let errors = cross_check(&config, &rules.current());
+        if !errors.is_empty() {
+            anyhow::bail!("{}", errors.join("\n"));
+        }
         let rules = Arc::new(rules);
         let store = Arc::new(Store::open(&config.state_dir)?);
         let fetcher = Fetcher::new(&config.fetch).context("cannot build HTTP client")?;
@@ -74,6 +111,9 @@ impl App {
             current.rule_count(),
             &indicators,
         );
+        let sinks = build_sinks(&config)?;
+        let names: Vec<&str> = config.sinks.iter().map(|s| s.name.as_str()).collect();
+        metrics.init_sinks(&names);
         Ok(App {
             config,
             store,
@@ -81,6 +121,7 @@ impl App {
             limits,
             rules,
             metrics,
+            sinks,
         })
     }
 
@@ -101,13 +142,155 @@ impl App {
     }
 }
 
+/// The reloadable part of the daemon: everything a config change can
+/// affect (sources, fetch limits, scoring, alert policy, sinks, retention).
+/// A SIGHUP with a valid config stops it and starts a new one; the store,
+/// the rules, the metrics and the HTTP side door outlive it.
+struct Generation {
+    cancel: CancellationToken,
+    tracker: TaskTracker,
+    heartbeat: Arc<crate::source::heartbeat::Heartbeat>,
+}
+
+fn start_generation(
+    app: &App,
+    config: &Config,
+    root: &CancellationToken,
+) -> anyhow::Result<Generation> {
+    let cancel = root.child_token();
+    let tracker = TaskTracker::new();
+    let poller = Arc::new(Poller {
+        fetcher: Fetcher::new(&config.fetch).context("cannot build HTTP client")?,
+        store: app.store.clone(),
+        jitter: config.fetch.jitter,
+        backoff_max: config.fetch.backoff_max,
+    });
+    let limits = Arc::new(Limits::new(&config.fetch));
+    let sinks = build_sinks(config)?;
+    let pipeline = Arc::new(
+        pipeline::Pipeline::new(
+            config,
+            app.store.clone(),
+            app.rules.clone(),
+            app.metrics.clone(),
+        )
+        .context("cannot restore live stories from the store")?,
+    );
+    let (tx, rx) = mpsc::channel::<Vec<Item>>(1024);
+    let metrics = app.metrics.clone();
+    let observer: Observer = Arc::new(move |report| {
+        log_report(report);
+        metrics.observe_poll(report);
+    });
+    let heartbeat = schedule::spawn(
+        config.sources.clone(),
+        poller,
+        limits,
+        tx,
+        observer,
+        cancel.clone(),
+        &tracker,
+    );
+    let wake = deliver::spawn(
+        sinks,
+        app.store.clone(),
+        config.alerts.max_delivery_age,
+        app.metrics.clone(),
+        cancel.clone(),
+        &tracker,
+    );
+    tracker.spawn(outbox_gauges(
+        app.store.clone(),
+        app.metrics.clone(),
+        config.sinks.iter().map(|s| s.name.clone()).collect(),
+        cancel.clone(),
+    ));
+    // The consumer ends when every scheduler task has dropped its sender,
+    // so the batches already queued are still matched and recorded.
+    tracker.spawn(pipeline::consume(rx, pipeline, wake));
+    tracker.spawn(prune_loop(
+        app.store.clone(),
+        config.retention,
+        cancel.clone(),
+    ));
+    tracker.close();
+    Ok(Generation {
+        cancel,
+        tracker,
+        heartbeat,
+    })
+}
+
+impl Generation {
+    /// Stops polling and delivery; waits for in-flight work up to `grace`.
+    async fn stop(self, grace: Duration) -> bool {
+        self.cancel.cancel();
+        tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
+    }
+}
+
+/// Builds every configured sink.
+fn build_sinks(config: &Config) -> anyhow::Result<Vec<Arc<Sink>>> {
+    config
+        .sinks
+        .iter()
+        .map(|s| {
+            Sink::new(
+                s.clone(),
+                &config.fetch.user_agent,
+                config.alerts.delivery_timeout,
+                config.alerts.resolve_after,
+            )
+            .map(Arc::new)
+            .with_context(|| format!("cannot build HTTP client of sink {:?}", s.name))
+        })
+        .collect()
+}
+
+/// How long shutdown (or a reload) waits for in-flight work: deliveries in
+/// flight may take up to their timeout.
+fn grace(config: &Config) -> Duration {
+    SHUTDOWN_GRACE.max(config.alerts.delivery_timeout + Duration::from_secs(2))
+}
+
+/// Reads the config again for a SIGHUP and checks it against the rules in
+/// use. Settings that only a restart can change are reported and kept.
+fn reread_config(old: &Config, rules: &crate::rules::RuleSet) -> Result<Config, Vec<String>> {
+    let mut new = crate::config::load(&old.path)
+        .map_err(|errors| errors.0.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    let errors = cross_check(&new, rules);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let fixed = [
+        ("http.listen", new.listen != old.listen),
+        ("state_dir", new.state_dir != old.state_dir),
+        ("rules_dir", new.rules_dir != old.rules_dir),
+    ];
+    for (key, changed) in fixed {
+        if changed {
+            tracing::warn!(
+                key,
+                "config reload: `{key}` changed; it takes effect on restart"
+            );
+        }
+    }
+    new.listen = old.listen;
+    new.state_dir = old.state_dir.clone();
+    new.rules_dir = old.rules_dir.clone();
+    Ok(new)
+}
+
 /// Runs the daemon until SIGTERM or SIGINT. Failing to bind `http.listen`
-/// is fatal before anything else starts.
+/// is fatal before anything else starts. SIGHUP reloads the rules and the
+/// config; a config with errors is logged and the running one kept.
 pub async fn run(app: App) -> anyhow::Result<()> {
     // Signal handlers first: once systemd hears READY=1 it may send
     // SIGHUP or SIGTERM at any moment.
     let shutdown = shutdown_signal();
-    let hangup = reload::hangup();
+    let mut hangup = reload::hangup();
     let listener = http::bind(app.config.listen).await?;
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -118,52 +301,32 @@ pub async fn run(app: App) -> anyhow::Result<()> {
     let state = Arc::new(HttpState {
         metrics: app.metrics.clone(),
         readiness: readiness.clone(),
+        store: app.store.clone(),
+        rules: app.rules.clone(),
+        config: ArcSwap::from_pointee(app.config.clone()),
     });
-    tracker.spawn(http::serve(listener, state, cancel.clone()));
-    let (tx, rx) = mpsc::channel::<Vec<Item>>(1024);
-    let metrics = app.metrics.clone();
-    let observer: Observer = Arc::new(move |report| {
-        log_report(report);
-        metrics.observe_poll(report);
-    });
-    let sources = app.config.sources.len();
+    tracker.spawn(http::serve(listener, state.clone(), cancel.clone()));
+    let mut config = app.config.clone();
+    let sources = Arc::new(AtomicUsize::new(config.sources.len()));
     let rules = app.rules.current().rule_count();
     tracing::info!(
-        sources,
+        sources = config.sources.len(),
+        sinks = config.sinks.len(),
         rules,
         store = %app.store.path().display(),
         "tocsin started"
     );
-    let heartbeat = schedule::spawn(
-        app.config.sources.clone(),
-        app.poller.clone(),
-        app.limits.clone(),
-        tx,
-        observer,
-        cancel.clone(),
-        &tracker,
-    );
+    let mut generation = start_generation(&app, &config, &cancel)?;
     readiness.pass(Check::Scheduler);
-    tracker.spawn(consume(
-        rx,
-        app.rules.clone(),
-        app.store.clone(),
-        app.metrics.clone(),
-    ));
+    let heartbeat = Arc::new(ArcSwap::new(generation.heartbeat.clone()));
     tracker.spawn(reload::watch(
         app.rules.clone(),
         app.metrics.clone(),
-        hangup,
-        sources,
-        cancel.clone(),
-    ));
-    tracker.spawn(prune_loop(
-        app.store.clone(),
-        app.config.retention,
+        sources.clone(),
         cancel.clone(),
     ));
     if let Some(every) = systemd::watchdog_interval() {
-        let stale_after = systemd::stale_after(app.config.fetch.timeout);
+        let stale_after = systemd::stale_after(config.fetch.timeout);
         tracing::info!(
             every_ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX),
             stale_after_ms = u64::try_from(stale_after.as_millis()).unwrap_or(u64::MAX),
@@ -171,154 +334,97 @@ pub async fn run(app: App) -> anyhow::Result<()> {
         );
         tracker.spawn(systemd::watchdog(
             every,
-            heartbeat,
+            heartbeat.clone(),
             stale_after,
             cancel.clone(),
         ));
     }
     tracker.close();
-    systemd::ready(&systemd::status_line(sources, rules));
+    systemd::ready(&systemd::status_line(config.sources.len(), rules));
 
-    shutdown.await;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = reload::Hangup::recv(&mut hangup) => {}
+        }
+        tracing::info!("SIGHUP: reloading rules and config");
+        systemd::reloading();
+        reload::reload_rules(&app.rules, &app.metrics, true, config.sources.len()).await;
+        let rules_now = app.rules.current();
+        match reread_config(&config, &rules_now) {
+            Err(errors) => {
+                for e in &errors {
+                    tracing::error!("{e}");
+                }
+                tracing::error!(
+                    errors = errors.len(),
+                    "config reload failed; keeping the running config"
+                );
+                app.metrics
+                    .config_reloads
+                    .with_label_values(&["kept"])
+                    .inc();
+            }
+            Ok(new) => {
+                // Stop the old generation first: two schedulers must never
+                // poll (and record) the same source at once.
+                if !generation.stop(grace(&config)).await {
+                    tracing::warn!("config reload: in-flight work did not finish in time");
+                }
+                let states = app.store.source_states().unwrap_or_default();
+                let indicators: Vec<&str> = rules_now
+                    .indicators()
+                    .iter()
+                    .map(|i| i.id.as_str())
+                    .collect();
+                app.metrics
+                    .init(&new.sources, &states, rules_now.rule_count(), &indicators);
+                let names: Vec<&str> = new.sinks.iter().map(|s| s.name.as_str()).collect();
+                app.metrics.init_sinks(&names);
+                generation = match start_generation(&app, &new, &cancel) {
+                    Ok(g) => {
+                        tracing::info!(
+                            sources = new.sources.len(),
+                            sinks = new.sinks.len(),
+                            "config reloaded"
+                        );
+                        app.metrics
+                            .config_reloads
+                            .with_label_values(&["swapped"])
+                            .inc();
+                        config = new;
+                        state.config.store(Arc::new(config.clone()));
+                        g
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "config reload failed; restarting with the previous config");
+                        app.metrics
+                            .config_reloads
+                            .with_label_values(&["kept"])
+                            .inc();
+                        start_generation(&app, &config, &cancel)?
+                    }
+                };
+                heartbeat.store(generation.heartbeat.clone());
+                sources.store(config.sources.len(), Ordering::Relaxed);
+            }
+        }
+        systemd::ready(&systemd::status_line(
+            config.sources.len(),
+            app.rules.current().rule_count(),
+        ));
+    }
     tracing::info!("shutting down");
     systemd::stopping();
     cancel.cancel();
+    let grace = grace(&config);
     tokio::select! {
-        _ = tracker.wait() => tracing::info!("stopped cleanly"),
-        _ = tokio::time::sleep(SHUTDOWN_GRACE) => tracing::warn!("shutdown grace period expired; exiting"),
+        _ = async { tracker.wait().await; generation.tracker.wait().await } => tracing::info!("stopped cleanly"),
+        _ = tokio::time::sleep(grace) => tracing::warn!("shutdown grace period expired; exiting"),
         _ = shutdown_signal() => tracing::warn!("second signal; exiting at once"),
     }
     Ok(())
-}
-
-/// Scores every declared indicator from the matches in the store.
-pub fn indicator_summary(
-    store: &Store,
-    rules: &crate::rules::RuleSet,
-    model: &ScoreModel,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Summary, crate::store::StoreError> {
-    let since = now - chrono::Duration::from_std(model.baseline_window).unwrap_or_default();
-    let events = store.match_events(since)?;
-    // Shadow rules are counted where they are stored, never scored.
-    let pairs: Vec<(&str, Event)> = events
-        .iter()
-        .filter(|e| !e.shadow)
-        .map(|e| {
-            (
-                e.indicator.as_str(),
-                Event::new(e.matched_at, e.severity, 1.0),
-            )
-        })
-        .collect();
-    let ids = rules.indicators().iter().map(|i| i.id.as_str());
-    Ok(model.summarise(ids, &pairs, now))
-}
-
-/// The downstream end of the pipeline: every new item is matched against
-/// the rules in use at that moment, its matches are counted and stored, and
-/// indicator levels are re-scored. Alerts attach here.
-async fn consume(
-    mut rx: mpsc::Receiver<Vec<Item>>,
-    rules: Arc<LiveRules>,
-    store: Arc<Store>,
-    metrics: Arc<Metrics>,
-) {
-    let model = ScoreModel::default();
-    let mut levels: HashMap<String, Level> = HashMap::new();
-    // The first tick fires at once: scores start from the stored matches,
-    // so a restart does not reset them.
-    let mut rescore = tokio::time::interval(RESCORE_EVERY);
-    rescore.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let batch = tokio::select! {
-            batch = rx.recv() => match batch {
-                Some(batch) => batch,
-                None => return,
-            },
-            _ = rescore.tick() => {
-                let (store, rules, model) = (store.clone(), rules.current(), model.clone());
-                let scored = tokio::task::spawn_blocking(move || {
-                    indicator_summary(&store, &rules, &model, chrono::Utc::now())
-                })
-                .await;
-                observe_scores(scored, &metrics, &mut levels);
-                continue;
-            }
-        };
-        let rules = rules.current();
-        let mut matched = Vec::new();
-        for item in batch {
-            tracing::debug!(source.id = %item.source, item.id = %item.id, title = %item.title, "new item");
-            let matches = rules.match_item(&item);
-            metrics.observe_matches(&matches);
-            for m in &matches {
-                tracing::info!(
-                    source.id = %item.source,
-                    item.id = %item.id,
-                    rule.id = %m.rule,
-                    indicator = %m.indicator,
-                    severity = ?m.severity,
-                    shadow = m.shadow,
-                    terms = ?m.terms,
-                    title = %item.title,
-                    "indicator matched"
-                );
-            }
-            if !matches.is_empty() {
-                matched.push((item, matches));
-            }
-        }
-        if matched.is_empty() {
-            continue;
-        }
-        let (store, rules, model) = (store.clone(), rules.clone(), model.clone());
-        let scored = tokio::task::spawn_blocking(move || {
-            let now = chrono::Utc::now();
-            for (item, matches) in &matched {
-                store.record_matches(item, matches, now)?;
-            }
-            indicator_summary(&store, &rules, &model, now)
-        })
-        .await;
-        observe_scores(scored, &metrics, &mut levels);
-        rescore.reset();
-    }
-}
-
-/// Puts a fresh summary on `/metrics` and logs level changes.
-fn observe_scores(
-    scored: Result<Result<Summary, crate::store::StoreError>, tokio::task::JoinError>,
-    metrics: &Metrics,
-    levels: &mut HashMap<String, Level>,
-) {
-    match scored {
-        Ok(Ok(summary)) => {
-            metrics.observe_summary(&summary);
-            log_level_changes(&summary, levels);
-        }
-        Ok(Err(e)) => tracing::error!(error = %e, "cannot record or score matches"),
-        Err(e) => tracing::error!(error = %e, "scoring task failed"),
-    }
-}
-
-fn log_level_changes(summary: &Summary, levels: &mut HashMap<String, Level>) {
-    for s in &summary.indicators {
-        let before = levels
-            .insert(s.indicator.clone(), s.score.level)
-            .unwrap_or(Level::Normal);
-        if s.score.level != before {
-            tracing::warn!(
-                indicator = %s.indicator,
-                level = ?s.score.level,
-                previous = ?before,
-                activity = s.score.activity,
-                baseline = s.score.baseline,
-                theatre_index = summary.theatre_index,
-                "indicator level changed"
-            );
-        }
-    }
 }
 
 fn log_report(report: &PollReport) {
@@ -338,6 +444,34 @@ fn log_report(report: &PollReport) {
             next_due = %report.next_due,
             "poll failed"
         ),
+    }
+}
+
+/// Keeps the outbox gauges current (pending, oldest pending age, dead).
+async fn outbox_gauges(
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    sinks: Vec<String>,
+    cancel: CancellationToken,
+) {
+    if sinks.is_empty() {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.outbox_stats()).await {
+            Ok(Ok(stats)) => {
+                let names: Vec<&str> = sinks.iter().map(String::as_str).collect();
+                metrics.observe_outbox(&names, &stats, chrono::Utc::now());
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot read outbox"),
+            Err(_) => {}
+        }
     }
 }
 

@@ -50,6 +50,11 @@ impl LiveRules {
         self.current.load_full()
     }
 
+    /// The directory the rules are read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Reloads if the files changed (or always, with `force`).
     pub fn reload(&self, force: bool) -> Reload {
         let validator = snapshot(&self.dir);
@@ -107,7 +112,7 @@ pub fn hangup() -> Option<Hangup> {
 pub struct Hangup(#[cfg(unix)] tokio::signal::unix::Signal);
 
 impl Hangup {
-    async fn recv(hangup: &mut Option<Hangup>) {
+    pub async fn recv(hangup: &mut Option<Hangup>) {
         match hangup {
             #[cfg(unix)]
             Some(h) => {
@@ -118,29 +123,35 @@ impl Hangup {
     }
 }
 
-/// Reloads on SIGHUP and whenever the rule files change, until cancelled;
-/// every reload that swapped or kept the rules is counted.
-/// A SIGHUP reload is bracketed by `RELOADING=1` … `READY=1` for systemd;
-/// every reload updates the status line.
+/// Reloads whenever the rule files change, until cancelled (SIGHUP is
+/// handled by `app::run`, which reloads config and rules together).
 pub async fn watch(
     rules: Arc<LiveRules>,
     metrics: Arc<Metrics>,
-    mut hangup: Option<Hangup>,
-    sources: usize,
+    sources: Arc<std::sync::atomic::AtomicUsize>,
     cancel: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(WATCH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let force = tokio::select! {
+        tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = Hangup::recv(&mut hangup) => true,
-            _ = tick.tick() => false,
+            _ = tick.tick() => {}
         };
-        if force {
-            tracing::info!("SIGHUP: reloading rules");
-            systemd::reloading();
-        }
+        let sources = sources.load(std::sync::atomic::Ordering::Relaxed);
+        reload_rules(&rules, &metrics, false, sources).await;
+    }
+}
+
+/// One reload attempt, counted on `/metrics` and reported to systemd's
+/// status line; returns whether the rules in use are the files on disk.
+pub async fn reload_rules(
+    rules: &Arc<LiveRules>,
+    metrics: &Metrics,
+    force: bool,
+    sources: usize,
+) -> bool {
+    {
         let live = rules.clone();
         let outcome = tokio::task::spawn_blocking(move || live.reload(force)).await;
         let count = rules.current().rule_count();
@@ -159,10 +170,10 @@ pub async fn watch(
             ),
             _ => systemd::status_line(sources, count),
         };
-        if force {
-            systemd::ready(&status);
-        } else if !matches!(outcome, Ok(Reload::Unchanged)) {
+        let ok = !matches!(outcome, Ok(Reload::Kept { .. }));
+        if force || !matches!(outcome, Ok(Reload::Unchanged)) {
             systemd::status(&status);
         }
+        ok
     }
 }

@@ -64,7 +64,7 @@ pub fn stale_after(fetch_timeout: Duration) -> Duration {
 /// restarts a hung daemon after `WatchdogSec=`.
 pub async fn watchdog(
     every: Duration,
-    heartbeat: Arc<Heartbeat>,
+    heartbeat: Arc<arc_swap::ArcSwap<Heartbeat>>,
     stale_after: Duration,
     cancel: CancellationToken,
 ) {
@@ -76,6 +76,8 @@ pub async fn watchdog(
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {}
         }
+        // A config reload replaces the scheduler, and its heartbeat.
+        let heartbeat = heartbeat.load();
         let alive = heartbeat.is_alive(stale_after);
         if alive {
             send(&[NotifyState::Watchdog]);

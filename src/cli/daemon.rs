@@ -16,6 +16,16 @@ fn load(path: &Path) -> Result<Config, ExitCode> {
     })
 }
 
+/// As [`load`], without reading secrets: for the commands that only read
+/// the store and the rules.
+fn load_without_secrets(path: &Path) -> Result<Config, ExitCode> {
+    config::load_without_secrets(path).map_err(|errors| {
+        eprintln!("{errors}");
+        eprintln!("{} error(s) in {}", errors.0.len(), path.display());
+        ExitCode::from(2)
+    })
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -49,6 +59,14 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    let errors = app::cross_check(&config, &rules);
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        eprintln!("{} error(s) in {}", errors.len(), path.display());
+        return Ok(ExitCode::from(2));
+    }
     println!("config {}: ok", path.display());
     println!("  state dir: {}", config.state_dir.display());
     println!(
@@ -58,6 +76,20 @@ pub fn check(path: &Path) -> anyhow::Result<ExitCode> {
         config.rules_dir.display()
     );
     println!("  listen:    {}", config.listen);
+    println!("  sinks:     {}", config.sinks.len());
+    for sink in &config.sinks {
+        println!(
+            "    {:<24} {:<12} min {:<8} {}",
+            sink.name,
+            sink.kind.name(),
+            sink.min_severity.as_str(),
+            if sink.indicators.is_empty() {
+                "all indicators".to_owned()
+            } else {
+                sink.indicators.join(", ")
+            }
+        );
+    }
     println!("  sources:   {}", config.sources.len());
     for src in &config.sources {
         println!(
@@ -133,7 +165,7 @@ pub fn once(path: &Path, emit_first: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn sources(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let config = match load(path) {
+    let config = match load_without_secrets(path) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -175,15 +207,21 @@ pub fn sources(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 pub fn indicators(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let config = match load(path) {
+    let config = match load_without_secrets(path) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
     let rules =
         crate::rules::RuleSet::load_dir(&config.rules_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = crate::store::Store::open(&config.state_dir)?;
-    let model = crate::score::ScoreModel::default();
-    let summary = app::indicator_summary(&store, &rules, &model, chrono::Utc::now())?;
+    let weights = app::pipeline::source_weights(&config);
+    let summary = app::pipeline::indicator_summary(
+        &store,
+        &rules,
+        &config.scoring,
+        &weights,
+        chrono::Utc::now(),
+    )?;
     if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(ExitCode::SUCCESS);

@@ -1,8 +1,10 @@
 //! The command line: parse arguments, dispatch to a command.
 
+pub mod alerts;
 mod daemon;
 pub mod eval;
 pub mod replay;
+pub mod silence;
 pub mod test_rules;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -44,6 +46,10 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Match feed files offline and print matched items as JSON Lines.
     Replay(replay::ReplayArgs),
+    /// Show the latest alerts and their deliveries.
+    Alerts(alerts::AlertsArgs),
+    /// Add, list or expire alert silences.
+    Silence(silence::SilenceArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -83,5 +89,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::TestRules(args) => test_rules::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Silence(args) => silence::run(args),
+        Command::Alerts(args) => alerts::run(args),
     }
 }

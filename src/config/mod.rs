@@ -4,6 +4,7 @@
 //! `file:line:col: field: what is wrong`. Nothing here opens sockets or
 //! databases; building the running service from a `Config` is `app`'s job.
 
+mod alerting;
 mod location;
 mod raw;
 pub mod secret;
@@ -11,7 +12,9 @@ pub mod secret;
 mod tests;
 mod validate;
 
+use crate::model::Severity;
 use crate::parse::html::{HtmlSelectors, HtmlSpec};
+use crate::score::{Level, ScoreModel};
 use secret::Secret;
 use std::fmt;
 use std::net::SocketAddr;
@@ -32,6 +35,88 @@ pub struct Config {
     /// How long seen-item records are kept.
     pub retention: Duration,
     pub sources: Vec<SourceConfig>,
+    /// The indicator score model (`[scoring]`).
+    pub scoring: ScoreModel,
+    /// The alert policy (`[alerts]`).
+    pub alerts: AlertSettings,
+    /// Where alerts go (`[[sinks]]`).
+    pub sinks: Vec<SinkConfig>,
+}
+
+/// `[alerts]`, validated. Defaults are in `alerting.rs`.
+#[derive(Debug, Clone)]
+pub struct AlertSettings {
+    /// A new story alerts when its (corroborated) severity reaches this.
+    pub min_severity: Severity,
+    /// An indicator alerts when its level rises to this or higher.
+    pub level_min: Level,
+    /// The same story or level does not alert again within this.
+    pub repeat_interval: Duration,
+    /// Only items published within this of now can raise an alert.
+    pub freshness: Duration,
+    /// Items within this of a story's last item can join it.
+    pub story_window: Duration,
+    /// MinHash similarity at which two items are the same story.
+    pub story_similarity: f64,
+    /// Alertmanager resolves an alert this long after it was last sent.
+    pub resolve_after: Duration,
+    /// Delivery gives up (dead letter) on alerts older than this.
+    pub max_delivery_age: Duration,
+    /// Time limit of one delivery attempt.
+    pub delivery_timeout: Duration,
+    pub corroborate: Vec<Corroboration>,
+}
+
+/// A severity that needs `sources` distinct outlets within `window`.
+#[derive(Debug, Clone)]
+pub struct Corroboration {
+    /// Applies to matches of this indicator (any when `None`).
+    pub indicator: Option<String>,
+    /// Applies to matches of this rule (any when `None`).
+    pub rule: Option<String>,
+    pub severity: Severity,
+    pub sources: usize,
+    pub window: Duration,
+    /// `file:line:col` of the entry, for errors found against the rules.
+    pub at: String,
+}
+
+/// One `[[sinks]]` entry.
+#[derive(Debug, Clone)]
+pub struct SinkConfig {
+    pub name: String,
+    pub kind: SinkKind,
+    /// The endpoint; a `Secret` because Slack and webhook URLs are
+    /// credentials, so it never reaches logs or errors.
+    pub url: Secret,
+    pub min_severity: Severity,
+    /// Only these indicators (all when empty).
+    pub indicators: Vec<String>,
+    /// Only items of sources with one of these tags (all when empty).
+    pub source_tags: Vec<String>,
+    /// `file:line:col` of the entry.
+    pub at: String,
+}
+
+/// The kinds of sink.
+#[derive(Debug, Clone)]
+pub enum SinkKind {
+    /// Slack incoming webhook (Block Kit).
+    Slack,
+    /// Generic JSON webhook signed per Standard Webhooks.
+    Webhook { secret: Secret },
+    /// Prometheus Alertmanager, API v2.
+    Alertmanager,
+}
+
+impl SinkKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            SinkKind::Slack => "slack",
+            SinkKind::Webhook { .. } => "webhook",
+            SinkKind::Alertmanager => "alertmanager",
+        }
+    }
 }
 
 /// Politeness and safety limits of the fetcher.
@@ -61,6 +146,8 @@ pub struct SourceConfig {
     /// Emit the items found on the very first fetch (default: record them
     /// as seen, so adding a source does not flood downstream).
     pub first_fetch_emits: bool,
+    /// Multiplies the score weight of this source's matches.
+    pub weight: f64,
 }
 
 /// Where a source's documents come from.
@@ -138,8 +225,19 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-/// Reads and validates a config file.
+/// Reads and validates a config file, secrets included.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, true)
+}
+
+/// Reads and validates a config file without reading its secrets (they are
+/// left empty): for commands that only use the state and rules
+/// directories, run by people who do not hold the daemon's secrets.
+pub fn load_without_secrets(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, false)
+}
+
+fn load_with(path: &Path, secrets: bool) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             file: path.to_owned(),
@@ -149,11 +247,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             message: format!("cannot read config: {e}"),
         }])
     })?;
-    from_str(path, &text)
+    validate::validate(path, &text, secrets)
 }
 
 /// Validates config text; `path` names the file in errors and anchors
 /// relative paths.
 pub fn from_str(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-    validate::validate(path, text)
+    validate::validate(path, text, true)
 }

@@ -17,6 +17,11 @@ pub enum SecretRef {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a value read by config validation.
+    pub(crate) fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     /// The value, for the one place that must send it.
     pub fn expose(&self) -> &str {
         &self.0

@@ -2,7 +2,7 @@
 
 use super::location::{field_at, line_col};
 use super::raw::{RawConfig, RawSecret, RawSource};
-use super::secret::SecretRef;
+use super::secret::{Secret, SecretRef};
 use super::{Config, ConfigError, ConfigErrors, FetchSettings, SourceConfig, SourceKind};
 use crate::parse::html::HtmlSpec;
 use std::collections::HashSet;
@@ -16,14 +16,36 @@ pub(super) const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 const DEFAULT_LISTEN: &str = "127.0.0.1:9750";
 
 /// Collects errors against one file's text.
-struct Checker<'a> {
-    file: &'a Path,
-    text: &'a str,
+pub(super) struct Checker<'a> {
+    pub(super) file: &'a Path,
+    pub(super) text: &'a str,
     errors: Vec<ConfigError>,
+    /// Whether secrets are read. Commands that only need the state and
+    /// rules directories (`alerts`, `silence`, ...) run without the
+    /// daemon's environment, so they check the references only.
+    secrets: bool,
 }
 
 impl Checker<'_> {
-    fn error(&mut self, span: Range<usize>, field: impl Into<String>, message: impl Into<String>) {
+    /// Reads a secret, unless this check runs without secrets.
+    pub(super) fn resolve(&self, reference: &SecretRef) -> Result<Secret, String> {
+        if self.secrets {
+            reference.resolve()
+        } else {
+            Ok(Secret::new(String::new()))
+        }
+    }
+
+    pub(super) fn reads_secrets(&self) -> bool {
+        self.secrets
+    }
+
+    pub(super) fn error(
+        &mut self,
+        span: Range<usize>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         let (line, col) = line_col(self.text, span.start);
         self.errors.push(ConfigError {
             file: self.file.to_owned(),
@@ -34,7 +56,7 @@ impl Checker<'_> {
         });
     }
 
-    fn duration(
+    pub(super) fn duration(
         &mut self,
         field: &str,
         value: Option<&Spanned<String>>,
@@ -58,7 +80,7 @@ impl Checker<'_> {
         }
     }
 
-    fn count(
+    pub(super) fn count(
         &mut self,
         field: &str,
         value: Option<&Spanned<i64>>,
@@ -79,7 +101,7 @@ impl Checker<'_> {
         }
     }
 
-    fn path(&self, value: &str) -> PathBuf {
+    pub(super) fn path(&self, value: &str) -> PathBuf {
         let path = PathBuf::from(value);
         if path.is_absolute() {
             return path;
@@ -88,12 +110,14 @@ impl Checker<'_> {
     }
 }
 
-/// Parses and validates config text.
-pub fn validate(file: &Path, text: &str) -> Result<Config, ConfigErrors> {
+/// Parses and validates config text; `secrets`: read the secrets it names
+/// (else they are left empty).
+pub fn validate(file: &Path, text: &str, secrets: bool) -> Result<Config, ConfigErrors> {
     let mut ck = Checker {
         file,
         text,
         errors: Vec::new(),
+        secrets,
     };
     let raw: RawConfig = match toml::from_str(text) {
         Ok(raw) => raw,
@@ -170,6 +194,9 @@ fn build(ck: &mut Checker<'_>, raw: RawConfig) -> Config {
         .enumerate()
         .filter_map(|(i, s)| source(ck, i, s, default_interval, default_emit, &mut seen))
         .collect();
+    let scoring = super::alerting::scoring(ck, &raw.scoring);
+    let alerts = super::alerting::alerts(ck, &raw.alerts);
+    let sinks = super::alerting::sinks(ck, &raw.sinks);
     Config {
         path: ck.file.to_owned(),
         state_dir,
@@ -179,6 +206,9 @@ fn build(ck: &mut Checker<'_>, raw: RawConfig) -> Config {
         fetch,
         retention,
         sources,
+        scoring,
+        alerts,
+        sinks,
     }
 }
 
@@ -246,7 +276,7 @@ fn fetch_settings(ck: &mut Checker<'_>, raw: &RawConfig) -> FetchSettings {
     }
 }
 
-fn secret(
+pub(super) fn secret(
     ck: &mut Checker<'_>,
     field: &str,
     raw: &Spanned<RawSecret>,
@@ -259,8 +289,7 @@ fn secret(
             return None;
         }
     };
-    reference
-        .resolve()
+    ck.resolve(&reference)
         .map_err(|e| ck.error(raw.span(), field, e))
         .ok()
 }
@@ -313,8 +342,17 @@ fn source(
     let first_fetch_emits =
         first_fetch(ck, &at("first_fetch"), s.first_fetch.as_ref(), default_emit);
     let lang = s.lang.as_ref().map(|l| l.get_ref().to_ascii_lowercase());
+    let weight = match &s.weight {
+        Some(w) if !(w.get_ref().is_finite() && *w.get_ref() > 0.0) => {
+            ck.error(w.span(), at("weight"), "must be a number greater than 0");
+            1.0
+        }
+        Some(w) => *w.get_ref(),
+        None => 1.0,
+    };
     let kind = source_kind(ck, index, s)?;
     Some(SourceConfig {
+        weight,
         id,
         kind,
         interval,

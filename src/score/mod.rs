@@ -5,5 +5,6 @@ pub mod level;
 pub mod story;
 
 pub use level::{
-    Event, IndicatorScore, Level, Score, ScoreModel, Summary, Threshold, severity_weight,
+    Event, HistoryPoint, IndicatorScore, Level, Score, ScoreModel, Summary, Threshold,
+    severity_weight,
 };

@@ -64,6 +64,23 @@ impl Signature {
         Signature(sig)
     }
 
+    /// The signature as bytes, for the store.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.iter().flat_map(|h| h.to_le_bytes()).collect()
+    }
+
+    /// A signature read back from the store; `None` if it is not one.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Signature> {
+        if bytes.len() != SIGNATURE * 8 {
+            return None;
+        }
+        let mut sig = [0u64; SIGNATURE];
+        for (slot, chunk) in sig.iter_mut().zip(bytes.chunks_exact(8)) {
+            *slot = u64::from_le_bytes(chunk.try_into().ok()?);
+        }
+        Some(Signature(sig))
+    }
+
     /// Estimated Jaccard similarity of the two shingle sets.
     pub fn similarity(&self, other: &Signature) -> f64 {
         let same = self
@@ -153,6 +170,32 @@ impl Stories {
         Assigned::New(id)
     }
 
+    /// Puts back a story read from the store (after a restart), and makes
+    /// sure new ids are never below `id + 1`.
+    pub fn restore(
+        &mut self,
+        id: u64,
+        first_seen: DateTime<Utc>,
+        last_seen: DateTime<Utc>,
+        signatures: Vec<Signature>,
+        sources: Vec<String>,
+    ) {
+        self.next_id = self.next_id.max(id + 1);
+        self.stories.push(Story {
+            id,
+            first_seen,
+            last_seen,
+            signatures,
+            sources,
+        });
+    }
+
+    /// New stories get ids above `max_id` (the highest id ever stored, so
+    /// ids are not reused after old stories leave the window).
+    pub fn ids_after(&mut self, max_id: u64) {
+        self.next_id = self.next_id.max(max_id + 1);
+    }
+
     /// A live story by id.
     pub fn get(&self, id: u64) -> Option<&Story> {
         self.stories.iter().find(|s| s.id == id)
@@ -239,6 +282,20 @@ mod tests {
             matches!(again, Assigned::New(_)),
             "outside the 48 h window it is a new story"
         );
+    }
+
+    #[test]
+    fn signature_bytes_round_trip_and_restored_ids_are_not_reused() {
+        let s = sig("Azerbaijan closes Russian House", "in Baku");
+        assert_eq!(Signature::from_bytes(&s.to_bytes()), Some(s.clone()));
+        assert_eq!(Signature::from_bytes(&[1, 2, 3]), None);
+        let now = Utc::now();
+        let mut stories = Stories::default();
+        stories.restore(7, now, now, vec![s.clone()], vec!["a".into()]);
+        stories.ids_after(9);
+        assert_eq!(stories.assign("b", s, now), Assigned::Joined(7));
+        let other = sig("Exchange of fire on the border near Tovuz", "");
+        assert_eq!(stories.assign("c", other, now), Assigned::New(10));
     }
 
     #[test]

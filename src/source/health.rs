@@ -104,6 +104,7 @@ mod tests {
             tags: vec![],
             lang: None,
             first_fetch_emits: false,
+            weight: 1.0,
         }
     }
 

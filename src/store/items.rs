@@ -148,7 +148,7 @@ mod tests {
             assert_eq!((first.new.len(), first.duplicates), (1, 0));
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 2);
+        assert_eq!(store.schema_version().unwrap(), 3);
         let again = store
             .insert_new_items(
                 vec![

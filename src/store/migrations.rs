@@ -63,6 +63,73 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX item_match_indicator ON item_match (indicator, matched_at);
     "#,
+    // 3: stories, alerts, the delivery outbox and silences. An alert and its
+    // delivery rows are written in the transaction that records its story.
+    r#"
+    CREATE TABLE story (
+        id         INTEGER PRIMARY KEY,
+        first_seen INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL,
+        title      TEXT NOT NULL,
+        link       TEXT,
+        indicator  TEXT NOT NULL,
+        severity   TEXT NOT NULL
+    );
+    CREATE INDEX story_last_seen ON story (last_seen);
+    CREATE TABLE story_item (
+        source     TEXT NOT NULL,
+        item_id    TEXT NOT NULL,
+        story_id   INTEGER NOT NULL REFERENCES story (id),
+        title      TEXT NOT NULL,
+        norm_title TEXT NOT NULL,
+        link       TEXT,
+        published  INTEGER NOT NULL,
+        dated      INTEGER NOT NULL,
+        added_at   INTEGER NOT NULL,
+        signature  BLOB NOT NULL,
+        matches    TEXT NOT NULL,
+        PRIMARY KEY (source, item_id)
+    );
+    CREATE INDEX story_item_story ON story_item (story_id);
+    CREATE TABLE alert (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        story_id    INTEGER REFERENCES story (id),
+        indicator   TEXT NOT NULL,
+        severity    TEXT NOT NULL,
+        level       TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        silenced_by INTEGER,
+        body        TEXT NOT NULL
+    );
+    CREATE INDEX alert_story ON alert (story_id);
+    CREATE INDEX alert_created ON alert (created_at);
+    CREATE INDEX alert_indicator_level ON alert (indicator, kind, level, created_at);
+    CREATE TABLE delivery (
+        alert_id     INTEGER NOT NULL REFERENCES alert (id),
+        sink         TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        last_attempt_ms INTEGER,
+        last_error   TEXT,
+        done_at_ms   INTEGER,
+        PRIMARY KEY (alert_id, sink)
+    ) WITHOUT ROWID;
+    CREATE INDEX delivery_due ON delivery (sink, state, next_attempt_ms);
+    CREATE TABLE silence (
+        id         INTEGER PRIMARY KEY,
+        indicator  TEXT NOT NULL,
+        rule       TEXT,
+        match_text TEXT,
+        starts_at  INTEGER NOT NULL,
+        ends_at    INTEGER NOT NULL,
+        comment    TEXT NOT NULL,
+        created_by TEXT,
+        created_at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the schema up to the newest version, one transaction a step.

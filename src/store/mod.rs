@@ -4,13 +4,19 @@
 //! (`insert_new_items`, `record_fetch_success`, ...). Calls are synchronous
 //! and short; async code runs them with `spawn_blocking`.
 
+mod alerts;
+mod browse;
 mod items;
 mod matches;
 mod migrations;
+mod silences;
 mod sources;
 
+pub use alerts::{AlertFilter, AlertWrite, DeliveryState, DueDelivery, OutboxStats};
+pub use browse::{Cursor, ItemPage, ItemQuery, StoredItem, StoredMatch};
 pub use items::Inserted;
 pub use matches::MatchEvent;
+pub use silences::NewSilence;
 pub use sources::{FetchOutcome, SourceState};
 
 use rusqlite::Connection;

@@ -1,7 +1,7 @@
-//! The configuration reference (docs/config.md) and the annotated example
-//! (deploy/tocsin.toml) stay complete: every key the reference lists is in
-//! the example, set or commented out, and the example holds no key the
-//! reference does not list. The example and its uncommented optional
+//! The configuration reference (docs/config.md, with docs/alerts.md for the
+//! alert settings) and the annotated example (deploy/tocsin.toml) stay
+//! complete: every key the references list is in the example, set or
+//! commented out, and the example holds no key they do not list. The example and its uncommented optional
 //! sources pass `tocsin check`.
 
 use std::collections::BTreeSet;
@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 const REFERENCE: &str = "docs/config.md";
+const ALERTS: &str = "docs/alerts.md";
 const EXAMPLE: &str = "deploy/tocsin.toml";
 
 fn read(path: &str) -> String {
@@ -16,27 +17,55 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(full).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// The dotted keys of the reference's key tables (`http.listen`,
-/// `sources.selectors.item`): the first column of the tables under a
-/// heading that names a table (or "Top level").
-fn documented() -> BTreeSet<String> {
+/// The dotted keys of a reference's key tables (`http.listen`,
+/// `sources.selectors.item`, `alerts.min_severity`): the backticked keys in
+/// the first column of the tables under a heading that names a table (or
+/// "Top level"). A cell may name its table itself (`[[sources]] weight`,
+/// `[[alerts.corroborate]]` `indicator`, `rule`) or be a full dotted key.
+fn documented(path: &str) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
     let mut prefix: Option<String> = None;
-    for line in read(REFERENCE).lines() {
+    for line in read(path).lines() {
         if line.starts_with('#') {
             prefix = if line == "## Top level" {
                 Some(String::new())
             } else {
                 line.split('`')
                     .nth(1)
-                    .map(|table| format!("{}.", table.trim_matches(['[', ']'])))
+                    .map(|t| format!("{}.", bare_table(t)))
             };
-        } else if let (Some(prefix), Some(row)) = (&prefix, line.strip_prefix("| `")) {
-            let key = row.split('`').next().unwrap();
-            keys.insert(format!("{prefix}{key}"));
+            continue;
+        }
+        let (Some(prefix), Some(row)) = (&prefix, line.strip_prefix('|')) else {
+            continue;
+        };
+        let cell = row.split('|').next().unwrap();
+        let mut table = prefix.clone();
+        for token in cell.split('`').skip(1).step_by(2) {
+            if let Some((name, key)) = token.split_once("]]").or(token.split_once("] ")) {
+                // The cell names its table; a nested table is a key of
+                // its parent, as in `keys_in`.
+                let name = bare_table(name);
+                if name.contains('.') {
+                    keys.insert(name.to_owned());
+                }
+                table = format!("{name}.");
+                let key = key.trim();
+                if !key.is_empty() {
+                    keys.insert(format!("{table}{key}"));
+                }
+            } else if token.contains('.') {
+                keys.insert(token.to_owned());
+            } else {
+                keys.insert(format!("{table}{token}"));
+            }
         }
     }
     keys
+}
+
+fn bare_table(name: &str) -> &str {
+    name.trim_matches(['[', ']', ' '])
 }
 
 /// The dotted keys of a TOML file, counting commented-out `key = ...`
@@ -48,7 +77,7 @@ fn keys_in(text: &str) -> BTreeSet<String> {
     for line in text.lines() {
         let line = line.trim_start_matches('#').trim();
         if line.starts_with('[') {
-            let table = line.trim_matches(['[', ']']);
+            let table = bare_table(line);
             // A nested table is itself a key of its parent (`selectors`).
             if table.contains('.') {
                 keys.insert(table.to_owned());
@@ -63,15 +92,19 @@ fn keys_in(text: &str) -> BTreeSet<String> {
 
 #[test]
 fn the_annotated_example_has_every_documented_key_and_no_other() {
-    let documented = documented();
-    assert!(documented.len() > 25, "{REFERENCE} keys: {documented:?}");
+    // docs/alerts.md owns [scoring], [alerts] and [[sinks]].
+    let mut keys = documented(REFERENCE);
+    assert!(keys.len() > 25, "{REFERENCE} keys: {keys:?}");
+    let alerts = documented(ALERTS);
+    assert!(alerts.len() > 20, "{ALERTS} keys: {alerts:?}");
+    keys.extend(alerts);
     let example = keys_in(&read(EXAMPLE));
-    let undocumented: Vec<_> = example.difference(&documented).collect();
-    let missing: Vec<_> = documented.difference(&example).collect();
+    let undocumented: Vec<_> = example.difference(&keys).collect();
+    let missing: Vec<_> = keys.difference(&example).collect();
     assert!(
         undocumented.is_empty() && missing.is_empty(),
-        "in {EXAMPLE} but not in the tables of {REFERENCE}: {undocumented:?}\n\
-         in {REFERENCE} but not in {EXAMPLE} (set or commented out): {missing:?}"
+        "in {EXAMPLE} but not in the tables of {REFERENCE} or {ALERTS}: {undocumented:?}\n\
+         in {REFERENCE} or {ALERTS} but not in {EXAMPLE} (set or commented out): {missing:?}"
     );
 }
 

@@ -11,6 +11,7 @@ mod tools;
 use files::*;
 use serde_norway::Value;
 use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn compose_has_the_stack_and_mounts_only_repository_files() {
@@ -130,14 +131,15 @@ fn tocsin_service_is_read_only_unprivileged_and_health_checked() {
             "{s:?}"
         );
     }
-    // Longer than the daemon's own 8 s shutdown grace.
+    // Longer than the daemon takes to stop: deliveries in flight get
+    // alerts.delivery_timeout + 2 s, at least 8 s.
+    let timeout = container_config().alerts.delivery_timeout;
+    let stop = (timeout + Duration::from_secs(2)).max(Duration::from_secs(8));
     let grace = tocsin["stop_grace_period"]
         .as_str()
         .expect("stop_grace_period");
-    assert!(
-        humantime::parse_duration(grace).unwrap().as_secs() > 8,
-        "{grace}"
-    );
+    let grace = humantime::parse_duration(grace).unwrap();
+    assert!(grace > stop, "stop_grace_period {grace:?} <= {stop:?}");
 }
 
 #[test]

@@ -100,8 +100,10 @@ fn daemon() -> Daemon {
     server.route("/news", Route::ok(feed, "application/rss+xml"));
     let addr = free_addr();
     let env = Env::new(&format!(
-        "{}[defaults]\ninterval = \"30s\"\njitter = 0.05\nfirst_fetch = \"emit\"\n{}",
+        "{}[defaults]\ninterval = \"30s\"\njitter = 0.05\nfirst_fetch = \"emit\"\n\
+         [[sinks]]\nname = \"am\"\nkind = \"alertmanager\"\nurl = \"http://{}\"\n{}",
         http_listen(addr),
+        free_addr(),
         feed_source("news", &server.url("/news"), "")
     ));
     let process = start_daemon(&env, addr);
@@ -154,6 +156,10 @@ fn dashboard_and_rules_use_only_metrics_the_daemon_exposes() {
         "tocsin_fetch_duration_seconds_bucket",
         "tocsin_fetches_total",
         "tocsin_rule_reloads_total",
+        "tocsin_alerts_total",
+        "tocsin_deliveries_total",
+        "tocsin_outbox_pending",
+        "tocsin_dead_letters",
     ] {
         assert!(in_dashboard.contains(name), "the dashboard shows {name}");
     }
@@ -163,6 +169,8 @@ fn dashboard_and_rules_use_only_metrics_the_daemon_exposes() {
         "tocsin_fetches_total",
         "tocsin_rule_reloads_total",
         "tocsin_indicator_level",
+        "tocsin_outbox_oldest_pending_age_seconds",
+        "tocsin_dead_letters",
     ] {
         assert!(in_rules.contains(name), "the rules use {name}");
     }
@@ -294,6 +302,8 @@ fn prometheus_scrapes_the_daemon_with_the_rules_loaded() {
         "TocsinSourceFetchErrors",
         "TocsinRuleReloadFailed",
         "TocsinIndicatorCritical",
+        "TocsinOutboxBacklog",
+        "TocsinDeadLetters",
     ]
     .into();
     assert_eq!(names, want, "{body}");

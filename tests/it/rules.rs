@@ -321,7 +321,7 @@ fn run_reloads_rules_on_change_and_sighup_and_keeps_them_on_a_bad_reload() {
         .args(["-HUP", &child.id().to_string()])
         .status()
         .unwrap();
-    wait_for("SIGHUP: reloading rules");
+    wait_for("SIGHUP: reloading rules and config");
     wait_for("rules reloaded");
     // Counted: one kept, two swapped (file change, SIGHUP); the new count.
     let deadline = Instant::now() + Duration::from_secs(10);

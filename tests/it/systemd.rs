@@ -1,7 +1,7 @@
 //! The daemon under a (simulated) systemd: the test binds the notify socket
 //! itself and reads what the real binary reports on it.
 
-use crate::support::{Env, fixture_path};
+use crate::support::{Env, fixture_path, free_addr, http_listen};
 use std::os::unix::net::UnixDatagram;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -51,7 +51,8 @@ fn signal(child: &Child, sig: &str) {
 #[test]
 fn run_notifies_ready_watchdog_reload_and_stopping() {
     let env = Env::new(&format!(
-        "[[sources]]\nid = \"spool\"\nkind = \"dir\"\npath = \"{}\"\ninterval = \"1s\"\n",
+        "{}[[sources]]\nid = \"spool\"\nkind = \"dir\"\npath = \"{}\"\ninterval = \"1s\"\n",
+        http_listen(free_addr()),
         fixture_path("spool-mt").display()
     ));
     let path = env.dir.path().join("notify.sock");
@@ -109,7 +110,8 @@ fn run_notifies_ready_watchdog_reload_and_stopping() {
 fn without_notify_socket_run_starts_and_stops_as_before() {
     // No NOTIFY_SOCKET, but a stray WATCHDOG_USEC: nothing to send to, and
     // the daemon must not mind.
-    let env = Env::new("");
+    // Its own port: the default one is shared with every other test run.
+    let env = Env::new(&http_listen(free_addr()));
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_tocsin"))
             .args(["run", "--config"])

@@ -33,10 +33,13 @@ pub fn dockerfile() -> Vec<Stage> {
 }
 
 /// The container config, validated as the image would load it.
-pub fn listen() -> SocketAddr {
+pub fn container_config() -> tocsin::config::Config {
     tocsin::config::from_str(Path::new(CONFIG_IN_IMAGE), &read(CONFIG))
         .unwrap_or_else(|e| panic!("{CONFIG}:\n{e}"))
-        .listen
+}
+
+pub fn listen() -> SocketAddr {
+    container_config().listen
 }
 
 /// The tag of an image reference, if it has one.

@@ -116,6 +116,11 @@ fn prometheus_config_passes_promtool_as_mounted() {
 
 #[test]
 fn alertmanager_config_passes_amtool_as_mounted() {
+    // tocsin delivers its own alerts to the stack's Alertmanager.
+    let sinks = container_config().sinks;
+    let sink = sinks.iter().find(|s| s.kind.name() == "alertmanager");
+    let url = sink.map(|s| s.url.expose().to_owned());
+    assert_eq!(url.as_deref(), Some("http://alertmanager:9093"), "{CONFIG}");
     let install = "install the Debian package `prometheus-alertmanager`";
     if have_tool("amtool", install, "amtool check-config") {
         check_as_mounted("alertmanager", "amtool", &["check-config"]);
