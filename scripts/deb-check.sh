@@ -23,8 +23,13 @@ if ! cargo deb --version >/dev/null 2>&1; then
   cargo install cargo-deb --locked
 fi
 
-echo "== cargo deb"
-deb=$(cargo deb --locked | tail -n 1)
+# The release build is spelled out, not left to cargo-deb, so it is
+# literally the command deploy/container/Dockerfile runs (tests/it/container.rs
+# checks both): the package and the image ship the same build.
+echo "== cargo build --release --locked"
+cargo build --release --locked
+echo "== cargo deb --no-build"
+deb=$(cargo deb --no-build | tail -n 1)
 [ -f "$deb" ] || fail "cargo deb did not report a package file (got: $deb)"
 echo "$deb"
 dpkg-deb --info "$deb" | sed -n 's/^ *\(Package\|Version\|Depends\):/  &/p'

