@@ -396,6 +396,13 @@ fn source_kind(ck: &mut Checker<'_>, index: usize, s: &RawSource) -> Option<Sour
         }
         (None, false) => None,
     };
+    if let (true, Some(p)) = (needs_url, &s.path) {
+        ck.error(
+            p.span(),
+            at("path"),
+            format!("a {kind:?} source takes a `url`, not a `path`"),
+        );
+    }
     if let (true, Some(sel)) = (kind != "html", &s.selectors) {
         ck.error(
             sel.span(),
