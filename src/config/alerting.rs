@@ -2,8 +2,8 @@
 
 use super::location::line_col;
 use super::raw::{RawAlerts, RawScoring, RawSink, RawThreshold, RawUrl};
-use super::secret::{Secret, SecretRef};
-use super::validate::{Checker, secret};
+use super::secret::Secret;
+use super::validate::{Checker, read_secret, secret};
 use super::{AlertSettings, Corroboration, SinkConfig, SinkKind};
 use crate::model::Severity;
 use crate::score::{Level, ScoreModel, Threshold};
@@ -281,26 +281,10 @@ fn sink_url(
             );
             return None;
         }
-        RawUrl::Secret(s) => {
-            let reference = match (&s.env, &s.file) {
-                (Some(env), None) => SecretRef::Env(env.clone()),
-                (None, Some(file)) => SecretRef::File(ck.path(file)),
-                _ => {
-                    ck.error(raw.span(), field, "give exactly one of `env` or `file`");
-                    return None;
-                }
-            };
-            if !ck.reads_secrets() {
-                return Some(Secret::new(String::new()));
-            }
-            match ck.resolve(&reference) {
-                Ok(secret) => secret.expose().to_owned(),
-                Err(e) => {
-                    ck.error(raw.span(), field, e);
-                    return None;
-                }
-            }
-        }
+        // Without secrets (commands that only read the store) the value is
+        // empty and its URL is not checked.
+        RawUrl::Secret(_) if !ck.reads_secrets() => return Some(Secret::new(String::new())),
+        RawUrl::Secret(s) => read_secret(ck, field, raw.span(), s)?.expose().to_owned(),
     };
     // The error must not echo the value: it may be a credential.
     match Url::parse(&value) {

@@ -281,16 +281,27 @@ pub(super) fn secret(
     field: &str,
     raw: &Spanned<RawSecret>,
 ) -> Option<super::secret::Secret> {
-    let reference = match (&raw.get_ref().env, &raw.get_ref().file) {
+    read_secret(ck, field, raw.span(), raw.get_ref())
+}
+
+/// Reads the secret `raw` names (`env` or `file`, exactly one); errors
+/// point at `span` and never show a value.
+pub(super) fn read_secret(
+    ck: &mut Checker<'_>,
+    field: &str,
+    span: Range<usize>,
+    raw: &RawSecret,
+) -> Option<super::secret::Secret> {
+    let reference = match (&raw.env, &raw.file) {
         (Some(env), None) => SecretRef::Env(env.clone()),
         (None, Some(file)) => SecretRef::File(ck.path(file)),
         _ => {
-            ck.error(raw.span(), field, "give exactly one of `env` or `file`");
+            ck.error(span, field, "give exactly one of `env` or `file`");
             return None;
         }
     };
     ck.resolve(&reference)
-        .map_err(|e| ck.error(raw.span(), field, e))
+        .map_err(|e| ck.error(span, field, e))
         .ok()
 }
 

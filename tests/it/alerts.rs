@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 const CRASH: &str = "Russian missile shot down Azerbaijani passenger plane near Aktau, sources say";
 const CRASH_LEDE: &str = "The Azerbaijan Airlines Embraer was hit by a Russian air defence missile over Grozny before it crashed in Kazakhstan.";
 
+/// A signed webhook sink whose URL and secret come from the environment.
+const WEBHOOK_SINK: &str = "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n";
+
 /// One request a receiver got.
 #[derive(Clone, Debug)]
 struct Received {
@@ -163,6 +166,19 @@ fn fresh_rss(items: &[(&str, &str, &str)]) -> String {
     xml
 }
 
+/// A feed server whose `/feed` has one fresh report of the downed airliner.
+fn crash_feed() -> TestServer {
+    let feeds = TestServer::start();
+    feeds.route(
+        "/feed",
+        Route::ok(
+            fresh_rss(&[("crash-1", CRASH, CRASH_LEDE)]),
+            "application/rss+xml",
+        ),
+    );
+    feeds
+}
+
 /// A config: fast polling, first fetch emits, the given sources and sinks.
 fn config(addr: SocketAddr, sources: &str, rest: &str) -> String {
     format!(
@@ -300,21 +316,14 @@ fn slack_message_escapes_feed_text_and_matches_the_snapshot() {
 
 #[test]
 fn webhook_is_signed_and_a_500_is_retried_with_the_same_id() {
-    let feeds = TestServer::start();
-    feeds.route(
-        "/feed",
-        Route::ok(
-            fresh_rss(&[("crash-1", CRASH, CRASH_LEDE)]),
-            "application/rss+xml",
-        ),
-    );
+    let feeds = crash_feed();
     let hook = Receiver::start(vec![(500, None)]);
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let addr = free_addr();
     let env = Env::new(&config(
         addr,
         &feed_source("wire", &feeds.url("/feed"), ""),
-        "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n",
+        WEBHOOK_SINK,
     ));
     let _daemon = start(
         &env,
@@ -381,14 +390,7 @@ fn webhook_is_signed_and_a_500_is_retried_with_the_same_id() {
 
 #[test]
 fn a_429_waits_for_retry_after() {
-    let feeds = TestServer::start();
-    feeds.route(
-        "/feed",
-        Route::ok(
-            fresh_rss(&[("crash-1", CRASH, CRASH_LEDE)]),
-            "application/rss+xml",
-        ),
-    );
+    let feeds = crash_feed();
     let slack = Receiver::start(vec![(429, Some("3"))]);
     let addr = free_addr();
     let env = Env::new(&config(
@@ -407,21 +409,14 @@ fn a_429_waits_for_retry_after() {
 
 #[test]
 fn a_receiver_down_across_a_restart_still_gets_the_alert() {
-    let feeds = TestServer::start();
-    feeds.route(
-        "/feed",
-        Route::ok(
-            fresh_rss(&[("crash-1", CRASH, CRASH_LEDE)]),
-            "application/rss+xml",
-        ),
-    );
+    let feeds = crash_feed();
     // Nothing listens here yet: connections are refused.
     let hook_addr = free_addr();
     let addr = free_addr();
     let env = Env::new(&config(
         addr,
         &feed_source("wire", &feeds.url("/feed"), ""),
-        "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n",
+        WEBHOOK_SINK,
     ));
     let vars = [
         ("TEST_HOOK_URL", format!("http://{hook_addr}/hook")),
@@ -475,11 +470,7 @@ fn twenty_outlets_reporting_one_event_make_one_alert_with_twenty_sources() {
     }
     let hook = Receiver::start(vec![]);
     let addr = free_addr();
-    let env = Env::new(&config(
-        addr,
-        &sources,
-        "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n",
-    ));
+    let env = Env::new(&config(addr, &sources, WEBHOOK_SINK));
     let _daemon = start(
         &env,
         addr,
@@ -513,20 +504,13 @@ fn twenty_outlets_reporting_one_event_make_one_alert_with_twenty_sources() {
 
 #[test]
 fn a_silence_holds_alerts_back_until_it_expires() {
-    let feeds = TestServer::start();
-    feeds.route(
-        "/feed",
-        Route::ok(
-            fresh_rss(&[("crash-1", CRASH, CRASH_LEDE)]),
-            "application/rss+xml",
-        ),
-    );
+    let feeds = crash_feed();
     let hook = Receiver::start(vec![]);
     let addr = free_addr();
     let env = Env::new(&config(
         addr,
         &feed_source("wire", &feeds.url("/feed"), ""),
-        "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n",
+        WEBHOOK_SINK,
     ));
     let out = env.tocsin(&[
         "silence",
@@ -674,14 +658,7 @@ fn alerts_reach_a_real_alertmanager() {
     let Some((_am, am_addr)) = alertmanager(dir.path()) else {
         return;
     };
-    let feeds = TestServer::start();
-    feeds.route(
-        "/feed",
-        Route::ok(
-            fresh_rss(&[("crash-1", CRASH, CRASH_LEDE)]),
-            "application/rss+xml",
-        ),
-    );
+    let feeds = crash_feed();
     let addr = free_addr();
     let env = Env::new(&config(
         addr,
@@ -785,8 +762,12 @@ fn sighup_applies_a_new_config_and_keeps_the_running_one_when_it_is_bad() {
     // A good one: a second source and a sink, in use without a restart.
     env.write_config(&config(
         addr,
-        &format!("{}{}", feed_source("a", &feeds.url("/a"), ""), feed_source("b", &feeds.url("/b"), "")),
-        "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n",
+        &format!(
+            "{}{}",
+            feed_source("a", &feeds.url("/a"), ""),
+            feed_source("b", &feeds.url("/b"), "")
+        ),
+        WEBHOOK_SINK,
     ));
     kill(&daemon, "-HUP");
     wait_log(&env, "config reloaded");
@@ -806,21 +787,14 @@ fn sighup_applies_a_new_config_and_keeps_the_running_one_when_it_is_bad() {
 
 #[test]
 fn sigterm_lets_a_delivery_in_flight_finish() {
-    let feeds = TestServer::start();
-    feeds.route(
-        "/feed",
-        Route::ok(
-            fresh_rss(&[("crash-1", CRASH, CRASH_LEDE)]),
-            "application/rss+xml",
-        ),
-    );
+    let feeds = crash_feed();
     let hook = Receiver::start(vec![]);
     hook.set_delay(Duration::from_secs(3));
     let addr = free_addr();
     let env = Env::new(&config(
         addr,
         &feed_source("wire", &feeds.url("/feed"), ""),
-        "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n",
+        WEBHOOK_SINK,
     ));
     let mut daemon = start(
         &env,
@@ -886,7 +860,7 @@ fn alerts_stories_and_silences_over_the_api_and_on_the_page() {
     let env = Env::new(&config(
         addr,
         &feed_source("wire", &feeds.url("/feed"), ""),
-        "[[sinks]]\nname = \"hooks\"\nkind = \"webhook\"\nurl = { env = \"TEST_HOOK_URL\" }\nsecret = { env = \"TEST_HOOK_SECRET\" }\n",
+        WEBHOOK_SINK,
     ));
     let _daemon = start(
         &env,
