@@ -940,3 +940,43 @@ fn alerts_stories_and_silences_over_the_api_and_on_the_page() {
         "{page}"
     );
 }
+
+#[test]
+fn slack_gets_at_most_one_message_a_second() {
+    let feeds = TestServer::start();
+    feeds.route(
+        "/feed",
+        Route::ok(
+            fresh_rss(&[
+                ("crash-1", CRASH, CRASH_LEDE),
+                (
+                    "ddos-1",
+                    "Pro-Russian hackers claim DDoS attack that took Azerbaijani government websites offline",
+                    "The cyberattack hit ministries in Baku.",
+                ),
+                (
+                    "border-1",
+                    "Azerbaijani soldier killed as Armenian forces open fire on border positions near Tovuz",
+                    "Exchange of fire reported overnight.",
+                ),
+            ]),
+            "application/rss+xml",
+        ),
+    );
+    let slack = Receiver::start(vec![]);
+    let addr = free_addr();
+    let env = Env::new(&config(
+        addr,
+        &feed_source("wire", &feeds.url("/feed"), ""),
+        "[[sinks]]\nname = \"slack\"\nkind = \"slack\"\nurl = { env = \"TEST_SLACK_URL\" }\n",
+    ));
+    let _daemon = start(&env, addr, &[("TEST_SLACK_URL", &slack.url())]);
+    let got = slack.wait_for(3, Duration::from_secs(30));
+    for pair in got.windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= Duration::from_millis(950),
+            "two Slack messages {gap:?} apart"
+        );
+    }
+}
