@@ -980,3 +980,77 @@ fn slack_gets_at_most_one_message_a_second() {
         );
     }
 }
+
+#[test]
+fn deliveries_are_dead_lettered_past_max_age_or_on_a_4xx_and_stay_visible() {
+    let feeds = crash_feed();
+    // "hooks" keeps failing with 500s; "gone" answers 404 (a wrong URL).
+    let failing = Receiver::start((0..50).map(|_| (500, None)).collect());
+    let gone = Receiver::start(vec![(404, None)]);
+    let addr = free_addr();
+    let env = Env::new(&config(
+        addr,
+        &feed_source("wire", &feeds.url("/feed"), ""),
+        &format!(
+            "[alerts]\nmax_delivery_age = \"2s\"\n\n{WEBHOOK_SINK}\n\
+             [[sinks]]\nname = \"gone\"\nkind = \"slack\"\nurl = {{ env = \"TEST_GONE_URL\" }}\n"
+        ),
+    ));
+    let _daemon = start(
+        &env,
+        addr,
+        &[
+            ("TEST_HOOK_URL", &failing.url()),
+            ("TEST_HOOK_SECRET", "s"),
+            ("TEST_GONE_URL", &gone.url()),
+        ],
+    );
+    let a = wait_alerts(&env, |a| {
+        a.first().is_some_and(|a| {
+            a["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["state"] == "dead")
+        })
+    });
+    let deliveries = a[0]["deliveries"].as_array().unwrap();
+    let by = |sink: &str| {
+        deliveries
+            .iter()
+            .find(|d| d["sink"] == sink)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        by("gone")["attempts"],
+        1,
+        "a 404 is not retried: {deliveries:#?}"
+    );
+    assert!(by("gone")["last_error"].as_str().unwrap().contains("404"));
+    assert!(
+        by("hooks")["attempts"].as_u64().unwrap() >= 2,
+        "{deliveries:#?}"
+    );
+    assert!(
+        by("hooks")["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("max_delivery_age"),
+        "{deliveries:#?}"
+    );
+    // The gauge follows the store (refreshed every 5 s).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let s = samples(&get(addr, "/metrics").2);
+        let dead = ["hooks", "gone"].map(|k| value(&s, "tocsin_dead_letters", &[("sink", k)]));
+        if dead == [Some(1.0), Some(1.0)] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "dead letters on /metrics: {dead:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
