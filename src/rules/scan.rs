@@ -120,16 +120,34 @@ fn pack(bytes: &[u8]) -> u64 {
 
 const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// Hash of a whole word for the exact table.
+/// `pack(&bytes[at..at + len])` for `len <= KEY`, as one unaligned load
+/// and a mask when the text goes on for eight bytes (`pack` is a loop).
 #[inline(always)]
-fn hash_word(w: &[u8]) -> u64 {
-    let mut h = (w.len() as u64).wrapping_mul(MUL);
-    let mut chunks = w.chunks_exact(8);
-    for c in &mut chunks {
-        let k = u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        h = (h ^ k).wrapping_mul(MUL).rotate_left(29);
+fn load(bytes: &[u8], at: usize, len: usize) -> u64 {
+    debug_assert!(len <= KEY);
+    match bytes.get(at..at + 8) {
+        Some(b) => {
+            let v = u64::from_le_bytes(b.try_into().expect("8 bytes"));
+            if len >= 8 {
+                v
+            } else {
+                v & ((1 << (8 * len)) - 1)
+            }
+        }
+        None => pack(&bytes[at..at + len]),
     }
-    (h ^ pack(chunks.remainder())).wrapping_mul(MUL)
+}
+
+/// Hash of the word `bytes[from..to]` for the exact table.
+#[inline(always)]
+fn hash_word(bytes: &[u8], from: usize, to: usize) -> u64 {
+    let mut h = ((to - from) as u64).wrapping_mul(MUL);
+    let mut at = from;
+    while to - at >= 8 {
+        h = (h ^ load(bytes, at, 8)).wrapping_mul(MUL).rotate_left(29);
+        at += 8;
+    }
+    (h ^ load(bytes, at, to - at)).wrapping_mul(MUL)
 }
 
 /// A power-of-two table size for `n` entries (at most half full), and the
@@ -165,7 +183,7 @@ impl WordIndex {
                 !bytes.is_empty() && !bytes.contains(&0),
                 "words are non-empty and have no NUL"
             );
-            let h = hash_word(bytes);
+            let h = hash_word(bytes, 0, bytes.len());
             let mut slot = (h >> exact_shift) as usize;
             while exact[slot].word != NONE {
                 slot = (slot + 1) & (size - 1);
@@ -254,10 +272,10 @@ impl WordIndex {
                 .sum::<usize>()
     }
 
-    /// The anchor equal to `w`, if any.
+    /// The anchor equal to `w`, the word at `start` of `bytes`, if any.
     #[inline(always)]
-    fn exact(&self, w: &[u8]) -> Option<u32> {
-        let h = hash_word(w);
+    fn exact(&self, bytes: &[u8], start: usize, w: &[u8]) -> Option<u32> {
+        let h = hash_word(bytes, start, start + w.len());
         let mask = self.exact.len() - 1;
         let mut slot = (h >> self.exact_shift) as usize;
         loop {
@@ -311,7 +329,7 @@ impl WordIndex {
                 }
                 i += n;
             }
-            self.word_hits(&bytes[start..i], start, field, out);
+            self.word_hits(bytes, start, i, field, out);
         }
     }
 
@@ -319,12 +337,13 @@ impl WordIndex {
     /// at `start`: the anchor equal to it, then the stems shorter than it
     /// (hits at one start are in no particular order).
     #[inline]
-    fn word_hits(&self, w: &[u8], start: usize, field: u8, out: &mut Vec<Hit>) {
-        if let Some(word) = self.exact(w) {
+    fn word_hits(&self, bytes: &[u8], start: usize, end: usize, field: u8, out: &mut Vec<Hit>) {
+        let w = &bytes[start..end];
+        if let Some(word) = self.exact(bytes, start, w) {
             out.push(hit(word, field, start, w.len(), w.len()));
         }
         // Stems equal to `w` were found above: only shorter ones here.
-        let mut key = pack(&w[..self.min_stem.min(w.len()).min(KEY)]);
+        let mut key = load(bytes, start, self.min_stem.min(w.len()));
         for l in self.min_stem..w.len().min(KEY + 1) {
             let Some(e) = self.stem(key) else {
                 return;
@@ -383,6 +402,16 @@ fn hit(word: u32, field: u8, start: usize, len: usize, word_len: usize) -> Hit {
 mod tests {
     use super::*;
     use aho_corasick::{AhoCorasick, MatchKind};
+
+    #[test]
+    fn load_is_pack() {
+        let bytes = b"abcdefghijklmnopq";
+        for at in 0..bytes.len() {
+            for len in 0..=KEY.min(bytes.len() - at) {
+                assert_eq!(load(bytes, at, len), pack(&bytes[at..at + len]));
+            }
+        }
+    }
 
     #[test]
     fn classify_agrees_with_is_word_char() {
