@@ -35,6 +35,13 @@ TOCSIN_BENCH_RULES=$RULES TOCSIN_BENCH_CORPUS=$SMALL \
   cargo bench --quiet --bench matcher -- --warm-up-time 2 --measurement-time 5 2>&1 |
   grep -E 'rules,|^matcher|time:|thrpt:' | grep -v '%'
 
+# The same by CPU time (time-sharing on a busy machine inflates wall time,
+# not CPU time): the bench binary's pass mode under perf stat.
+if command -v perf >/dev/null; then
+  BENCH_BIN=$(cargo bench --bench matcher --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*\))/\1/p')
+  bench/matcher_cpu.sh "$BENCH_BIN" "$SMALL" "$RULES" 100 5
+fi
+
 echo "== 2. tocsin replay over $LARGE (best of 3)"
 for _ in 1 2 3; do
   "$TOCSIN" replay --rules "$RULES" "$LARGE" 2>&1 >/dev/null | tail -1

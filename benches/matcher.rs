@@ -183,6 +183,32 @@ fn bench(c: &mut Criterion) {
         items.len(),
         bytes / items.len().max(1)
     );
+    // `TOCSIN_BENCH_PASSES=N`: no criterion, just N passes over the items
+    // (`TOCSIN_BENCH_SET=quiet` or `matched` for those without or with a
+    // match), for `bench/matcher_cpu.sh` to time by CPU time with `perf
+    // stat` (time-sharing on a busy machine inflates wall time, not CPU).
+    if let Some(passes) = std::env::var("TOCSIN_BENCH_PASSES")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        let which = std::env::var("TOCSIN_BENCH_SET").unwrap_or_default();
+        let chosen: Vec<&Item> = items
+            .iter()
+            .filter(|i| match which.as_str() {
+                "quiet" => set.match_item(i).is_empty(),
+                "matched" => !set.match_item(i).is_empty(),
+                _ => true,
+            })
+            .collect();
+        let mut n = 0;
+        for _ in 0..passes {
+            for item in &chosen {
+                n += set.match_item(black_box(item)).len();
+            }
+        }
+        println!("passes={passes} items={} matches={n}", chosen.len());
+        return;
+    }
     let mut group = c.benchmark_group("matcher");
     group.throughput(Throughput::Elements(items.len() as u64));
     group.bench_function("match_item", |b| {

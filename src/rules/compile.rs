@@ -350,7 +350,15 @@ fn build_program(
     let mut anchors: Vec<u32> = c.terms.iter().map(Term::anchor_pat).collect();
     anchors.sort_unstable();
     anchors.dedup();
-    let ac = super::scan::WordIndex::new(&c.word_texts, &anchors);
+    // Anchors that some term uses as a `word*` stem: only those need hits
+    // that end inside a word.
+    let mut stem = vec![false; c.word_texts.len()];
+    for t in &c.terms {
+        let w = t.words[t.anchor];
+        stem[w.pat as usize] |= w.prefix;
+    }
+    let stem: Vec<bool> = anchors.iter().map(|&w| stem[w as usize]).collect();
+    let ac = super::scan::WordIndex::new(&c.word_texts, &anchors, &stem);
     let regex_set = (!c.regexes.is_empty()).then(|| {
         RegexSet::new(c.regexes.iter().map(Regex::as_str)).expect("each regex compiled alone")
     });
@@ -367,7 +375,10 @@ fn build_program(
         always: Vec::new(),
         context_index: Vec::new(),
         regex_wakes: false,
+        term_anchor: Vec::new(),
+        needs: Vec::new(),
     };
+    p.term_anchor = p.terms.iter().map(Term::anchor_pat).collect();
     p.context_index = (0..p.contexts.len())
         .map(|c| p.term_list(&p.contexts[c]))
         .collect();
@@ -375,6 +386,7 @@ fn build_program(
         .into_iter()
         .map(|(e, mask)| (p.add_gates(e), mask))
         .collect();
+    p.needs = p.exprs.iter().map(|(e, _)| p.needs_of(e)).collect();
     for r in 0..p.exprs.len() {
         match p.trigger(&p.exprs[r].0) {
             None => p.always.push(r as u32),

@@ -33,6 +33,11 @@ struct Scan<'a> {
     /// Word texts by pattern id.
     program_words: &'a [String],
     hits: &'a [Hit],
+    /// Per pattern, the index in `hits` of its first hit (valid only for
+    /// patterns in `seen`), and per hit the index of the next hit of the
+    /// same pattern: the hits of one pattern without scanning them all.
+    first: &'a [u32],
+    next: &'a [u32],
     regex: [Option<SetMatches>; 2],
     /// Bitset of the patterns hit, to reject most terms without a search.
     seen: &'a [u64],
@@ -52,17 +57,31 @@ impl Scan<'_> {
         self.seen[(pat / 64) as usize] & (1 << (pat % 64)) != 0
     }
 
-    /// True if any word of the bitset `bits` was hit.
-    fn any_seen(&self, bits: &[u64]) -> bool {
-        bits.iter().zip(self.seen).any(|(a, b)| a & b != 0)
+    /// Hits of pattern `pat` in `field`, in text order.
+    fn hits_of(&self, pat: u32, field: u8) -> impl Iterator<Item = &Hit> {
+        let mut i = self.first[pat as usize];
+        std::iter::from_fn(move || {
+            if i == NO_HIT {
+                return None;
+            }
+            let h = &self.hits[i as usize];
+            i = self.next[i as usize];
+            Some(h)
+        })
+        .filter(move |h| h.field == field)
     }
 }
+
+/// End of a list of hits in `Scan::next`.
+const NO_HIT: u32 = u32::MAX;
 
 /// Buffers reused between calls on one thread, so matching does not
 /// allocate unless something matches.
 #[derive(Default)]
 struct Scratch {
     hits: Vec<Hit>,
+    first: Vec<u32>,
+    next: Vec<u32>,
     seen: Vec<u64>,
     rules: Vec<u64>,
     contexts: Vec<Cell<u8>>,
@@ -122,7 +141,16 @@ impl Program {
             }
             self.wake(sc, &regex);
             sc.seen.resize(self.words.len().div_ceil(64), 0);
-            for h in &sc.hits {
+            sc.first.resize(self.words.len(), NO_HIT);
+            sc.next.clear();
+            sc.next.resize(sc.hits.len(), NO_HIT);
+            // Backwards, so that each pattern's list is in text order; a
+            // pattern's first hit is where its bit is set.
+            for (i, h) in sc.hits.iter().enumerate().rev() {
+                if sc.seen[(h.pat / 64) as usize] & (1 << (h.pat % 64)) != 0 {
+                    sc.next[i] = sc.first[h.pat as usize];
+                }
+                sc.first[h.pat as usize] = i as u32;
                 set_bit(&mut sc.seen, h.pat);
             }
             sc.contexts.clear();
@@ -133,6 +161,8 @@ impl Program {
                 texts: [title, summary],
                 program_words: &self.words,
                 hits: &sc.hits,
+                first: &sc.first,
+                next: &sc.next,
                 regex,
                 seen: &sc.seen,
                 contexts: &sc.contexts,
@@ -174,6 +204,12 @@ impl Program {
             while *bits != 0 {
                 let r = block as u32 * 64 + bits.trailing_zeros();
                 *bits &= *bits - 1;
+                if !self.needs[r as usize]
+                    .iter()
+                    .all(|set| set.intersects(scan.seen))
+                {
+                    continue;
+                }
                 let (expr, mask) = &self.exprs[r as usize];
                 if self.eval(expr, *mask, scan) {
                     let mut spans = Vec::new();
@@ -196,7 +232,8 @@ impl Program {
             Expr::Regex(r) => fields(mask).any(|f| self.regex_in(*r, f, s)),
             Expr::Context(c) => self.context_in(*c, mask, s),
             Expr::Title(inner) => self.eval(inner, mask & TITLE, s),
-            Expr::Gate(bits, inner) => s.any_seen(bits) && self.eval(inner, mask, s),
+            Expr::Gate(bits, inner) => bits.intersects(s.seen) && self.eval(inner, mask, s),
+            Expr::Terms(list) => list.any_candidate(s.seen, |t| self.term_in(t, mask, s)),
             Expr::Near { terms, within } => {
                 fields(mask).any(|f| self.near_in(terms, *within, f, s))
             }
@@ -238,6 +275,12 @@ impl Program {
             }
             Expr::Title(inner) => self.collect(inner, mask & TITLE, s, out),
             Expr::Gate(_, inner) => self.collect(inner, mask, s, out),
+            Expr::Terms(list) => {
+                list.any_candidate(s.seen, |t| {
+                    self.term_spans(t, mask, s, out);
+                    false
+                });
+            }
             Expr::Near { terms, .. } => {
                 terms.iter().for_each(|t| self.term_spans(*t, mask, s, out))
             }
@@ -272,6 +315,10 @@ impl Program {
     }
 
     fn term_in(&self, t: u32, mask: u8, s: &Scan) -> bool {
+        // Most terms' anchors were not hit at all: one bit test each.
+        if !s.seen(self.term_anchor[t as usize]) {
+            return false;
+        }
         let term = &self.terms[t as usize];
         fields(mask).any(|f| {
             let mut found = false;
@@ -372,7 +419,7 @@ fn occurrences(term: &Term, field: u8, s: &Scan, mut f: impl FnMut(usize, usize)
         return;
     }
     let text = s.texts[field as usize];
-    for h in hits_of(s.hits, anchor.pat, field) {
+    for h in s.hits_of(anchor.pat, field) {
         if !anchor.prefix && !h.right_ok {
             continue;
         }
@@ -451,13 +498,6 @@ fn word_before(text: &str, next: usize, word: &str, prefix: bool, gap: &Gap) -> 
         run == word
     };
     (fits && skip_gap(text, end, gap) == Some(next)).then_some(begin)
-}
-
-/// Hits of pattern `pat` in `field`, in text order. A linear scan: an item
-/// has a few dozen hits, and the `seen` bitset already rejected most terms.
-fn hits_of(hits: &[Hit], pat: u32, field: u8) -> impl Iterator<Item = &Hit> {
-    hits.iter()
-        .filter(move |h| h.pat == pat && h.field == field)
 }
 
 /// Returns where the next word starts if the text after `at` is a gap the

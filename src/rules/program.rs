@@ -25,11 +25,23 @@ impl Term {
     /// Phrases in the default pack are full of common words (`the`, `state`,
     /// `ministry`); putting those into the automaton made ~70 % of the words
     /// of ordinary news hits, and the automaton four times larger.
+    ///
+    /// A few function words are never chosen when the term has another word:
+    /// "in the us" was found through `the`, and "u.s." through `s` (ties
+    /// go to the last word), which made every `the` and `'s` of the text a
+    /// hit. Which word anchors a term does not change what matches.
     pub fn pick_anchor(words: &[TermWord], texts: &[String]) -> usize {
+        const FUNCTION_WORDS: &[&str] = &[
+            "the", "of", "in", "s", "a", "an", "to", "and", "on", "at", "for", "by", "и", "в",
+            "на", "с", "по", "və", "ilə",
+        ];
         words
             .iter()
             .enumerate()
-            .max_by_key(|(_, w)| texts[w.pat as usize].len())
+            .max_by_key(|(_, w)| {
+                let text = texts[w.pat as usize].as_str();
+                (!FUNCTION_WORDS.contains(&text), text.len())
+            })
             .map(|(i, _)| i)
             .expect("terms have at least one word")
     }
@@ -69,8 +81,36 @@ pub enum Expr {
         threshold: f64,
     },
     /// Added by [`Program::add_gates`]: the inner expression can only be
-    /// true if one of these words (a bitset over pattern ids) was hit.
-    Gate(Box<[u64]>, Box<Expr>),
+    /// true if one of these words was hit.
+    Gate(WordSet, Box<Expr>),
+    /// Added by [`Program::add_gates`]: the plain terms of an `any` list,
+    /// indexed by anchor word, so that only the terms whose anchor was hit
+    /// are looked at (true if one of them occurs).
+    Terms(TermList),
+}
+
+/// `any` lists with at least this many plain terms keep them in a
+/// [`TermList`]: testing every term's anchor one by one (a call, a load of
+/// the term and a bit test each) cost more than the bitset intersection.
+const TERMS_MIN: usize = 4;
+
+/// A set of pattern ids, stored as the non-zero 64-bit blocks of a bitset:
+/// most sets (one `any` list) touch a few blocks of the ~60 that all
+/// the words need, so intersecting with the item's hits costs a few loads.
+#[derive(Debug)]
+pub struct WordSet {
+    /// (block index, bits), by block index.
+    blocks: Box<[(u32, u64)]>,
+}
+
+impl WordSet {
+    /// True if one of the words is set in the bitset `seen`.
+    #[inline]
+    pub fn intersects(&self, seen: &[u64]) -> bool {
+        self.blocks
+            .iter()
+            .any(|&(i, bits)| seen[i as usize] & bits != 0)
+    }
 }
 
 /// `any` lists shorter than this are cheap enough to evaluate directly.
@@ -107,6 +147,16 @@ pub struct Program {
     pub always: Vec<u32>,
     /// Per context group, its terms indexed by the word each needs.
     pub context_index: Vec<TermList>,
+    /// Per rule whose expression is an `all`, for each child that needs a
+    /// word: the words of which one must have been hit. A woken rule is
+    /// only evaluated if every set meets the item's hits, so a rule woken
+    /// by a common word (`ministry`) does not verify that word's phrases
+    /// when another of its conditions has no hit at all.
+    pub needs: Vec<Vec<WordSet>>,
+    /// The anchor pattern of each term (`terms[t].anchor_pat()`), kept
+    /// apart so that rejecting a term whose anchor was not hit is one load
+    /// from a small array and a bit test.
+    pub term_anchor: Vec<u32>,
 }
 
 /// A long list of terms (a context group) indexed by the word each term
@@ -114,8 +164,8 @@ pub struct Program {
 /// terms worth checking instead of testing hundreds of terms one by one.
 #[derive(Debug)]
 pub struct TermList {
-    /// Bitset of the key words.
-    bits: Box<[u64]>,
+    /// The key words.
+    bits: WordSet,
     /// (key word, term), sorted.
     by_word: Vec<(u32, u32)>,
 }
@@ -124,10 +174,10 @@ impl TermList {
     /// Calls `f` for each term whose key word is in `seen`, until it returns
     /// true; returns whether it did.
     pub fn any_candidate(&self, seen: &[u64], mut f: impl FnMut(u32) -> bool) -> bool {
-        for (i, (a, b)) in self.bits.iter().zip(seen).enumerate() {
-            let mut m = a & b;
+        for &(i, bits) in self.bits.blocks.iter() {
+            let mut m = bits & seen[i as usize];
             while m != 0 {
-                let w = i as u32 * 64 + m.trailing_zeros();
+                let w = i * 64 + m.trailing_zeros();
                 m &= m - 1;
                 let from = self.by_word.partition_point(|&(k, _)| k < w);
                 for &(_, t) in self.by_word[from..].iter().take_while(|&&(k, _)| k == w) {
@@ -163,6 +213,7 @@ impl Program {
                     .collect(),
             ),
             Expr::Title(inner) | Expr::Gate(_, inner) => self.trigger(inner),
+            Expr::Terms(list) => Some(list.by_word.iter().map(|&(w, _)| Key::Word(w)).collect()),
             Expr::Weighted { terms, threshold } if *threshold > 0.0 => {
                 Some(terms.iter().map(|(t, _)| self.term_key(*t)).collect())
             }
@@ -199,8 +250,8 @@ impl Program {
         TermList { bits, by_word }
     }
 
-    /// Bitset of the words in `keys`, or `None` if a key is not a word.
-    pub fn word_bits(&self, keys: &[Key]) -> Option<Box<[u64]>> {
+    /// The set of the words in `keys`, or `None` if a key is not a word.
+    pub fn word_bits(&self, keys: &[Key]) -> Option<WordSet> {
         let mut bits = vec![0u64; self.words.len().div_ceil(64)];
         for k in keys {
             match k {
@@ -208,7 +259,13 @@ impl Program {
                 Key::Regex(_) => return None,
             }
         }
-        Some(bits.into_boxed_slice())
+        let blocks = bits
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, b)| b != 0)
+            .map(|(i, b)| (i as u32, b))
+            .collect();
+        Some(WordSet { blocks })
     }
 
     /// Wraps long `any` lists in a [`Expr::Gate`], so that an item with none
@@ -219,6 +276,11 @@ impl Program {
         match e {
             Expr::Any(children) => {
                 let children: Vec<Expr> = children.into_iter().map(|c| self.add_gates(c)).collect();
+                let mut children = self.group_terms(children);
+                // A list of plain terms only is its own gate.
+                if children.len() == 1 && matches!(children[0], Expr::Terms(_)) {
+                    return children.pop().expect("one child");
+                }
                 let any = Expr::Any(children);
                 if let Expr::Any(c) = &any
                     && c.len() >= GATE_MIN_CHILDREN
@@ -233,6 +295,47 @@ impl Program {
             Expr::Title(inner) => Expr::Title(Box::new(self.add_gates(*inner))),
             other => other,
         }
+    }
+
+    /// The word sets of [`Program::needs`] for one rule's expression,
+    /// smallest first (cheapest to test, and likely the rarest words).
+    pub fn needs_of(&self, e: &Expr) -> Vec<WordSet> {
+        let Expr::All(children) = e else {
+            return Vec::new();
+        };
+        let mut sets: Vec<WordSet> = children
+            .iter()
+            .filter_map(|c| self.trigger(c))
+            .filter_map(|keys| self.word_bits(&keys))
+            .collect();
+        sets.sort_by_key(|s| s.blocks.len());
+        sets
+    }
+
+    /// Moves the plain terms of an `any` list into one [`Expr::Terms`]
+    /// (first), when there are enough of them; `any` is true when one
+    /// child is, whatever their order.
+    fn group_terms(&self, children: Vec<Expr>) -> Vec<Expr> {
+        let n = children
+            .iter()
+            .filter(|c| matches!(c, Expr::Term(_)))
+            .count();
+        if n < TERMS_MIN {
+            return children;
+        }
+        let (terms, rest): (Vec<Expr>, Vec<Expr>) = children
+            .into_iter()
+            .partition(|c| matches!(c, Expr::Term(_)));
+        let ids: Vec<u32> = terms
+            .iter()
+            .map(|c| match c {
+                Expr::Term(t) => *t,
+                _ => unreachable!("partitioned"),
+            })
+            .collect();
+        std::iter::once(Expr::Terms(self.term_list(&ids)))
+            .chain(rest)
+            .collect()
     }
 
     /// The word of a term to index it by: its anchor, the only one of its

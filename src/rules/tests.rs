@@ -392,9 +392,19 @@ fn long_any_lists_behind_a_gate_behave_the_same() {
     let s = rule(
         r#"{ all = ["police", { any = ["raid", "рейд*", "reyd*", "sweep", "crackdown", "round-up"] }] }"#,
     );
+    // A list of plain terms is indexed by anchor word (its own gate).
     assert!(
-        matches!(&s.program.exprs[0].0, program::Expr::All(c) if matches!(c[1], program::Expr::Gate(..)))
+        matches!(&s.program.exprs[0].0, program::Expr::All(c) if matches!(c[1], program::Expr::Terms(..)))
     );
+    let s = rule(
+        r#"{ all = ["police", { any = ["raid", "рейд*", "reyd*", "sweep", "crackdown", "round-up", { near = ["a", "b"], within = 2 }] }] }"#,
+    );
+    // Its terms are indexed, the `near` is tested on its own.
+    assert!(matches!(&s.program.exprs[0].0, program::Expr::All(c)
+        if matches!(&c[1], program::Expr::Any(v) if matches!(v[0], program::Expr::Terms(..)))));
+    assert!(hits(&s, "police raid"));
+    assert!(hits(&s, "police b a"));
+    assert!(!hits(&s, "police a x x b"));
     assert!(hits(&s, "рейды police"));
     assert!(!hits(&s, "police"));
 }
