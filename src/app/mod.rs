@@ -369,7 +369,11 @@ pub async fn run(app: App) -> anyhow::Result<()> {
             Ok(new) => {
                 // Stop the old generation first: two schedulers must never
                 // poll (and record) the same source at once.
-                if !generation.stop(grace(&config)).await {
+                // A poll in flight is not cut off (it records its source's
+                // state), so wait for it: its items must reach the old
+                // pipeline before the new one restores stories from the store.
+                let wait = grace(&config).max(config.fetch.timeout + Duration::from_secs(5));
+                if !generation.stop(wait).await {
                     tracing::warn!("config reload: in-flight work did not finish in time");
                 }
                 let states = app.store.source_states().unwrap_or_default();
