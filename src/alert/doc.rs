@@ -237,7 +237,7 @@ impl AlertDoc {
             updated_at: now,
             title: format!(
                 "{title}: level {} (activity {:.1}, baseline {:.1})",
-                level_name(level),
+                level.as_str(),
                 score.activity,
                 score.baseline
             ),
@@ -267,16 +267,6 @@ impl AlertDoc {
             }
         }
         out
-    }
-}
-
-/// The lowercase name of a level.
-pub fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Normal => "normal",
-        Level::Elevated => "elevated",
-        Level::High => "high",
-        Level::Critical => "critical",
     }
 }
 

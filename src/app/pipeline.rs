@@ -10,7 +10,6 @@
 //! can fire from the clock alone.
 
 use super::reload::LiveRules;
-use crate::alert::doc::level_name;
 use crate::alert::silence::silenced_by;
 use crate::alert::{AlertDoc, AlertState, LevelAction, Policy, StoryAction, StoryItem, Tracker};
 use crate::config::{AlertSettings, Config, SinkConfig};
@@ -310,8 +309,8 @@ impl Pipeline {
             if after != before {
                 tracing::warn!(
                     indicator = %s.indicator,
-                    level = level_name(after),
-                    previous = level_name(before),
+                    level = after.as_str(),
+                    previous = before.as_str(),
                     activity = s.score.activity,
                     baseline = s.score.baseline,
                     theatre_index = summary.theatre_index,
@@ -321,9 +320,7 @@ impl Pipeline {
             if after <= before {
                 continue;
             }
-            let last = self
-                .store
-                .last_level_alert(&s.indicator, level_name(after))?;
+            let last = self.store.last_level_alert(&s.indicator, after.as_str())?;
             let LevelAction::Raise { severity } = policy.level_action(before, after, last, now)
             else {
                 continue;
@@ -343,7 +340,7 @@ impl Pipeline {
             tracing::warn!(
                 alert.id = doc.id,
                 indicator = %doc.indicator,
-                level = level_name(after),
+                level = after.as_str(),
                 severity = %severity,
                 silenced_by = ?doc.silenced_by,
                 sinks = ?sinks,

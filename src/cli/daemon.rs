@@ -232,13 +232,13 @@ pub fn indicators(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
         "indicator", "level", "activity", "baseline", "matches"
     );
     for s in &summary.indicators {
-        let level = serde_json::to_value(s.score.level)?
-            .as_str()
-            .unwrap_or("")
-            .to_owned();
         println!(
             "{:<22} {:<9} {:>9.2} {:>9.2} {:>8}",
-            s.indicator, level, s.score.activity, s.score.baseline, s.matches
+            s.indicator,
+            s.score.level.as_str(),
+            s.score.activity,
+            s.score.baseline,
+            s.matches
         );
     }
     Ok(ExitCode::SUCCESS)

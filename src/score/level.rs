@@ -39,6 +39,18 @@ pub enum Level {
     Critical,
 }
 
+impl Level {
+    /// The lowercase name used in config, the API and alerts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Normal => "normal",
+            Level::Elevated => "elevated",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+}
+
 /// A threshold a level must meet: an absolute floor and a baseline ratio.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Threshold {

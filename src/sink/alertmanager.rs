@@ -6,7 +6,6 @@
 //! annotation. `endsAt` is set `resolve_after` past the last send, so an
 //! alert that is not re-sent resolves by itself.
 
-use crate::alert::doc::level_name;
 use crate::alert::{AlertDoc, AlertKind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -26,7 +25,7 @@ pub fn body(alert: &AlertDoc, now: DateTime<Utc>, resolve_after: Duration) -> Va
     });
     match (&alert.story, alert.kind) {
         (Some(story), _) => labels["story"] = json!(story.id.to_string()),
-        (None, _) => labels["level"] = json!(level_name(alert.level)),
+        (None, _) => labels["level"] = json!(alert.level.as_str()),
     }
     let terms = alert.terms().join(", ");
     let summary = format!(
@@ -41,7 +40,7 @@ pub fn body(alert: &AlertDoc, now: DateTime<Utc>, resolve_after: Duration) -> Va
         "title": alert.title,
         "summary": summary,
         "sources": alert.sources.join(", "),
-        "level": level_name(alert.level),
+        "level": alert.level.as_str(),
         "activity": format!("{:.2}", alert.score.activity),
         "alert_id": alert.id.to_string(),
     });

@@ -7,7 +7,6 @@
 //! Texts are cut to Slack's limits on character boundaries.
 
 use crate::alert::AlertDoc;
-use crate::alert::doc::level_name;
 use crate::model::Severity;
 use serde_json::{Value, json};
 
@@ -77,7 +76,7 @@ pub fn message(alert: &AlertDoc) -> Value {
     let heading = format!(
         "*{}*\nLevel *{}* · activity {:.1} (baseline {:.1}) · theatre index {:.0}",
         link(alert.link.as_deref(), &truncate(&title, 500)),
-        level_name(alert.level),
+        alert.level.as_str(),
         alert.score.activity,
         alert.score.baseline,
         alert.score.theatre_index,

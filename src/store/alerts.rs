@@ -164,7 +164,7 @@ fn insert_alert(tx: &Transaction<'_>, doc: &mut AlertDoc) -> Result<(), StoreErr
             doc.story.as_ref().map(|s| s.id as i64),
             doc.indicator,
             doc.severity.as_str(),
-            crate::alert::doc::level_name(doc.level),
+            doc.level.as_str(),
             doc.created_at.timestamp(),
             doc.silenced_by,
         ],

@@ -18,14 +18,6 @@ pub struct MatchEvent {
     pub matched_at: DateTime<Utc>,
 }
 
-fn severity_name(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Critical => "critical",
-    }
-}
-
 impl Store {
     /// Records the matches of one item (idempotent per item and rule).
     pub fn record_matches(
@@ -52,7 +44,7 @@ impl Store {
                     item.id,
                     m.rule,
                     m.indicator,
-                    severity_name(m.severity),
+                    m.severity.as_str(),
                     m.shadow,
                     terms,
                     now.timestamp(),

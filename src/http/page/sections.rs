@@ -14,15 +14,6 @@ use maud::{Markup, html};
 /// Characters of an item's summary shown under its title.
 const SNIPPET_CHARS: usize = 280;
 
-fn level_name(level: Level) -> &'static str {
-    match level {
-        Level::Normal => "normal",
-        Level::Elevated => "elevated",
-        Level::High => "high",
-        Level::Critical => "critical",
-    }
-}
-
 fn utc(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
@@ -115,7 +106,7 @@ pub fn indicators(data: &PageData) -> Markup {
                     @let levels: Vec<Level> = ind.history.iter().map(|p| p.level).collect();
                     article class={ "card " (level_class(ind.level)) } {
                         div.card-head {
-                            span class={ "badge " (level_class(ind.level)) } { (level_name(ind.level)) }
+                            span class={ "badge " (level_class(ind.level)) } { (ind.level.as_str()) }
                             h3 title=(ind.description) { (ind.title) }
                         }
                         p.id { code { (ind.id) } }
