@@ -49,15 +49,6 @@ pub struct AlertingState {
     pub levels: HashMap<String, Level>,
 }
 
-/// Each source's score weight.
-pub fn source_weights(config: &Config) -> HashMap<String, f64> {
-    config
-        .sources
-        .iter()
-        .map(|s| (s.id.clone(), s.weight))
-        .collect()
-}
-
 /// Scores every declared indicator from the matches in the store.
 pub fn indicator_summary(
     store: &Store,
@@ -105,7 +96,7 @@ impl Pipeline {
             rules,
             metrics,
             model: config.scoring.clone(),
-            weights: source_weights(config),
+            weights: config.source_weights(),
             settings,
             sinks: config.sinks.clone(),
             source_tags: config

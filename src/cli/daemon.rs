@@ -214,7 +214,7 @@ pub fn indicators(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let rules =
         crate::rules::RuleSet::load_dir(&config.rules_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = crate::store::Store::open(&config.state_dir)?;
-    let weights = app::pipeline::source_weights(&config);
+    let weights = config.source_weights();
     let summary = app::pipeline::indicator_summary(
         &store,
         &rules,

@@ -43,6 +43,16 @@ pub struct Config {
     pub sinks: Vec<SinkConfig>,
 }
 
+impl Config {
+    /// Each source's score weight (`weight`, default 1), by source id.
+    pub fn source_weights(&self) -> std::collections::HashMap<String, f64> {
+        self.sources
+            .iter()
+            .map(|s| (s.id.clone(), s.weight))
+            .collect()
+    }
+}
+
 /// `[alerts]`, validated. Defaults are in `alerting.rs`.
 #[derive(Debug, Clone)]
 pub struct AlertSettings {

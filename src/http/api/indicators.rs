@@ -85,15 +85,6 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// The score weight of a source (as in `app::pipeline::indicator_summary`).
-fn weight(config: &crate::config::Config, source: &str) -> f64 {
-    config
-        .sources
-        .iter()
-        .find(|s| s.id == source)
-        .map_or(1.0, |s| s.weight)
-}
-
 /// Live (non-shadow) match events of every indicator, far enough back for
 /// the baseline of the oldest history point.
 fn events_by_indicator(
@@ -103,6 +94,7 @@ fn events_by_indicator(
     let config = state.config();
     let back = HISTORY_SPAN + config.scoring.baseline_window;
     let since = now - chrono::Duration::from_std(back).unwrap_or_default();
+    let weights = config.source_weights();
     let mut by: HashMap<String, Vec<Event>> = HashMap::new();
     // Shadow rules are recorded, never scored (as in `app::indicator_summary`).
     for e in state
@@ -114,7 +106,7 @@ fn events_by_indicator(
         by.entry(e.indicator).or_default().push(Event::new(
             e.matched_at,
             e.severity,
-            weight(&config, &e.source),
+            weights.get(&e.source).copied().unwrap_or(1.0),
         ));
     }
     Ok(by)
