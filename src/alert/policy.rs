@@ -294,6 +294,7 @@ mod tests {
             created_at: now,
             severity: Severity::Warning,
             sinks: vec!["ops".into()],
+            silenced_by: None,
         });
         let later = now + chrono::Duration::hours(1);
         let (i, m) = item("b", TITLE, later, Severity::Warning);
@@ -403,6 +404,7 @@ mod tests {
             created_at: now,
             severity: Severity::Warning,
             sinks: vec!["all".into()],
+            silenced_by: None,
         });
         let (i, m) = item("b", TITLE, now, Severity::Critical);
         let (story, _) = t.add(StoryItem::new(&i, &m, now));

@@ -56,6 +56,8 @@ pub struct AlertState {
     pub severity: Severity,
     /// Sinks it was routed to (delivered or still pending).
     pub sinks: Vec<String>,
+    /// The silence that held it back, if one did.
+    pub silenced_by: Option<i64>,
 }
 
 /// A story in the window.
@@ -98,10 +100,9 @@ impl Tracker {
         }
     }
 
-    /// Puts back a stored story; `max_id` is the highest story id ever
-    /// stored, so ids are never reused.
-    pub fn restore(&mut self, story: LiveStory, max_id: u64) {
-        self.index.ids_after(max_id);
+    /// Puts back a stored story (call `ids_after` with the highest id ever
+    /// stored too, so ids of stories past the window are not reused).
+    pub fn restore(&mut self, story: LiveStory) {
         self.index.restore(
             story.id,
             story.first_seen,

@@ -40,7 +40,6 @@ pub struct App {
     pub limits: Arc<Limits>,
     pub rules: Arc<LiveRules>,
     pub metrics: Arc<Metrics>,
-    pub sinks: Vec<Arc<Sink>>,
 }
 
 /// References from the config into the rules (sink and corroboration
@@ -111,7 +110,6 @@ impl App {
             current.rule_count(),
             &indicators,
         );
-        let sinks = build_sinks(&config)?;
         let names: Vec<&str> = config.sinks.iter().map(|s| s.name.as_str()).collect();
         metrics.init_sinks(&names);
         Ok(App {
@@ -121,7 +119,6 @@ impl App {
             limits,
             rules,
             metrics,
-            sinks,
         })
     }
 

@@ -89,7 +89,7 @@ impl Pipeline {
         let (stories, max_id) = store.live_stories(since)?;
         tracker.ids_after(max_id);
         for story in stories {
-            tracker.restore(story, max_id);
+            tracker.restore(story);
         }
         Ok(Pipeline {
             store,
@@ -224,6 +224,7 @@ impl Pipeline {
                     created_at: now,
                     severity,
                     sinks: routed,
+                    silenced_by: doc.silenced_by,
                 });
                 Ok(queued)
             }
@@ -232,7 +233,8 @@ impl Pipeline {
                 severity,
                 new_sinks,
             } => {
-                let Some(before) = self.store.alert(alert_id)? else {
+                // The policy only updates a story that has an alert.
+                let Some(before) = story.alert.clone() else {
                     self.store
                         .record_story(story, last, AlertWrite::None, now)?;
                     return Ok(false);

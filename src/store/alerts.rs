@@ -319,7 +319,7 @@ impl Store {
              FROM story_item WHERE story_id = ?1 ORDER BY added_at, rowid",
         )?;
         let mut latest = conn.prepare(
-            "SELECT id, created_at, severity FROM alert WHERE story_id = ?1
+            "SELECT id, created_at, severity, silenced_by FROM alert WHERE story_id = ?1
              ORDER BY id DESC LIMIT 1",
         )?;
         let mut sinks = conn.prepare("SELECT sink FROM delivery WHERE alert_id = ?1")?;
@@ -350,6 +350,7 @@ impl Store {
                         created_at: secs(r.get(1)?),
                         severity: r.get::<_, String>(2)?.parse().unwrap_or(Severity::Info),
                         sinks: Vec::new(),
+                        silenced_by: r.get(3)?,
                     })
                 })
                 .optional()?;
