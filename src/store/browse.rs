@@ -36,8 +36,9 @@ pub struct ItemQuery {
     pub limit: usize,
 }
 
-/// One stored item with its matches.
-#[derive(Debug, Clone, PartialEq)]
+/// One stored item with its matches; serialised as is by the API
+/// (`GET /api/v1/items`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StoredItem {
     pub source: String,
     pub id: String,
@@ -45,22 +46,26 @@ pub struct StoredItem {
     pub summary: String,
     pub link: Option<String>,
     pub published: DateTime<Utc>,
+    /// False when the feed gave no date (`published` is then `first_seen`).
     pub dated: bool,
     pub lang: Option<String>,
     pub first_seen: DateTime<Utc>,
     /// Most severe first, then by rule id.
     pub matches: Vec<StoredMatch>,
     /// Where this item sits in the listing.
+    #[serde(skip)]
     pub cursor: Cursor,
 }
 
 /// One stored match of an item.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StoredMatch {
     pub rule: String,
     pub indicator: String,
     pub severity: Severity,
+    /// A shadow rule's match: recorded, never scored or alerted on.
     pub shadow: bool,
+    /// The matched words as found in the folded text.
     pub terms: Vec<String>,
     pub matched_at: DateTime<Utc>,
 }
