@@ -168,11 +168,16 @@ fn fresh_rss(items: &[(&str, &str, &str)]) -> String {
 
 /// A feed server whose `/feed` has one fresh report of the downed airliner.
 fn crash_feed() -> TestServer {
+    crash_feed_titled(CRASH)
+}
+
+/// As [`crash_feed`], under another title (as the feed's HTML writes it).
+fn crash_feed_titled(title: &str) -> TestServer {
     let feeds = TestServer::start();
     feeds.route(
         "/feed",
         Route::ok(
-            fresh_rss(&[("crash-1", CRASH, CRASH_LEDE)]),
+            fresh_rss(&[("crash-1", title, CRASH_LEDE)]),
             "application/rss+xml",
         ),
     );
@@ -273,18 +278,11 @@ fn snapshot(name: &str, value: &serde_json::Value) {
 
 #[test]
 fn slack_message_escapes_feed_text_and_matches_the_snapshot() {
-    let feeds = TestServer::start();
     // Escaped once for the feed's HTML, so the item's text really holds
     // `<!channel>` and the forged link.
     let title =
         format!("{CRASH} &lt;!channel&gt; &lt;https://evil.example|click here&gt; &amp; co");
-    feeds.route(
-        "/feed",
-        Route::ok(
-            fresh_rss(&[("crash-1", &title, CRASH_LEDE)]),
-            "application/rss+xml",
-        ),
-    );
+    let feeds = crash_feed_titled(&title);
     let slack = Receiver::start(vec![]);
     let addr = free_addr();
     let env = Env::new(&config(
@@ -846,15 +844,8 @@ fn get_json(addr: SocketAddr, path: &str) -> (u16, serde_json::Value) {
 
 #[test]
 fn alerts_stories_and_silences_over_the_api_and_on_the_page() {
-    let feeds = TestServer::start();
     let hostile = format!("{CRASH} &lt;script&gt;alert(1)&lt;/script&gt;");
-    feeds.route(
-        "/feed",
-        Route::ok(
-            fresh_rss(&[("crash-1", &hostile, CRASH_LEDE)]),
-            "application/rss+xml",
-        ),
-    );
+    let feeds = crash_feed_titled(&hostile);
     let hook = Receiver::start(vec![]);
     let addr = free_addr();
     let env = Env::new(&config(
