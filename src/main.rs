@@ -4,6 +4,12 @@ use clap::Parser;
 use std::process::ExitCode;
 use tocsin::cli::{Cli, LogFormat};
 
+/// Parsing a feed allocates a string per field of every entry; mimalloc's
+/// per-thread free lists make that markedly cheaper than glibc malloc for
+/// `replay` and the daemon's parse stage alike (BENCHMARKS.md §3).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);

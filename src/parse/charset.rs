@@ -22,7 +22,12 @@ pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Cow<'a, str> {
     };
     let body = &bytes[bom_len..];
     if encoding == UTF_8 {
-        return String::from_utf8_lossy(body);
+        // `from_utf8` is the fast validator; the lossy one walks the bytes
+        // in chunks and is only needed for invalid input.
+        return match std::str::from_utf8(body) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(body),
+        };
     }
     let (text, _) = encoding.decode_without_bom_handling(body);
     Cow::Owned(rewrite_xml_declaration(&text))

@@ -19,11 +19,14 @@ struct Line {
 /// True when the first non-empty line is a complete JSON object that is not
 /// a JSON Feed (which is one multi-line object with a `version` key).
 pub fn looks_like_json_lines(text: &str) -> bool {
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    match serde_json::from_str::<serde_json::Value>(first) {
-        Ok(serde_json::Value::Object(map)) => !map.contains_key("version"),
-        _ => false,
+    /// Only the `version` key is read; the rest of the line is skipped
+    /// without building values (a minified JSON Feed is one long line).
+    #[derive(Deserialize)]
+    struct Probe {
+        version: Option<serde::de::IgnoredAny>,
     }
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    serde_json::from_str::<Probe>(first).is_ok_and(|p| p.version.is_none())
 }
 
 /// Parses JSON Lines into items; a line that is not a valid item object is

@@ -9,6 +9,7 @@
 //! `i` merges a few Azerbaijani minimal pairs; for matching news that is far
 //! cheaper than missing every upper-case headline.
 
+use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 /// Folds display text into the matching form.
@@ -16,14 +17,11 @@ use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 /// The result has the same word order and word boundaries as the input;
 /// punctuation is kept (rules decide what a word boundary is).
 pub fn fold(text: &str) -> String {
-    // Fast path: ASCII is NFKC already, and every ASCII character but the
-    // backtick folds to its ASCII lower case (`I` too). Most feed text is.
-    if text.bytes().all(|b| b.is_ascii() && b != b'`') {
-        let mut out = text.to_owned();
-        out.make_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    if fold_simple(text, &mut out) {
         return out;
     }
-    let mut out = String::with_capacity(text.len());
+    out.clear();
     // NFKC is only computed when the quick check cannot prove the text is
     // NFKC already: almost all text is, and `nfkc()` costs far more than
     // the check. When the check says yes, `nfkc()` would return the same
@@ -35,6 +33,59 @@ pub fn fold(text: &str) -> String {
     }
     out
 }
+
+/// The fast path of [`fold`], for text made only of characters below
+/// U+0800 (ASCII, Latin with Azerbaijani letters, Cyrillic: nearly all
+/// the text of this theatre) that are each NFKC-stable starters. A string
+/// of such characters is already NFKC (the quick check would say yes), so
+/// it folds character by character, from a table. Returns false, leaving
+/// `out` partly written, at the first character the table cannot fold.
+fn fold_simple(text: &str, out: &mut String) -> bool {
+    let table = &*SIMPLE_FOLD;
+    for c in text.chars() {
+        let code = c as u32;
+        if code < 0x80 {
+            // Every ASCII character is NFKC and a starter; only the case
+            // and the backtick change.
+            out.push(match c {
+                '`' => '\'',
+                c => c.to_ascii_lowercase(),
+            });
+            continue;
+        }
+        match table.get(code as usize).copied() {
+            Some(folded) if folded != '\0' => out.push(folded),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// For each character below U+0800: its fold when the character is an
+/// NFKC-stable starter (quick check yes, combining class 0) that folds to
+/// exactly one character; NUL otherwise (the slow path decides).
+static SIMPLE_FOLD: std::sync::LazyLock<Vec<char>> = std::sync::LazyLock::new(|| {
+    (0u32..0x800)
+        .map(|code| {
+            let Some(c) = char::from_u32(code) else {
+                return '\0';
+            };
+            if code < 0x80
+                || is_nfkc_quick(std::iter::once(c)) != IsNormalized::Yes
+                || canonical_combining_class(c) != 0
+            {
+                return '\0';
+            }
+            let mut folded = String::new();
+            fold_chars(std::iter::once(c), &mut folded);
+            let mut chars = folded.chars();
+            match (chars.next(), chars.next()) {
+                (Some(one), None) => one,
+                _ => '\0',
+            }
+        })
+        .collect()
+});
 
 fn fold_chars(chars: impl Iterator<Item = char>, out: &mut String) {
     for c in chars {
@@ -59,16 +110,48 @@ fn fold_chars(chars: impl Iterator<Item = char>, out: &mut String) {
     }
 }
 
-/// Collapses runs of whitespace into single spaces and trims the ends.
+/// Collapses runs of whitespace (as `char::is_whitespace` defines it) into
+/// single spaces and trims the ends.
+///
+/// Works on bytes and copies the words between runs as slices: only ASCII
+/// bytes and the four lead bytes of non-ASCII whitespace (U+0085 … U+3000)
+/// can start a run, so no other character needs decoding.
 pub fn collapse_whitespace(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+    let mut word_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let space = match bytes[i] {
+            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => 1,
+            // `i` is a character boundary here: these are lead bytes.
+            0xc2 | 0xe1 | 0xe2 | 0xe3 => text[i..]
+                .chars()
+                .next()
+                .filter(|c| c.is_whitespace())
+                .map_or(0, char::len_utf8),
+            _ => 0,
+        };
+        if space == 0 {
+            i += 1;
+            continue;
         }
-        out.push_str(word);
+        push_word(&mut out, &text[word_start..i]);
+        i += space;
+        word_start = i;
     }
+    push_word(&mut out, &text[word_start..]);
     out
+}
+
+fn push_word(out: &mut String, word: &str) {
+    if word.is_empty() {
+        return;
+    }
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.push_str(word);
 }
 
 #[cfg(test)]
@@ -91,6 +174,25 @@ mod tests {
     fn nfkc_and_typography() {
         assert_eq!(fold("ﬁre — Putin’s"), "fire - putin's");
         assert_eq!(collapse_whitespace("  a \n\t b  "), "a b");
+    }
+
+    #[test]
+    fn collapse_whitespace_agrees_with_split_whitespace() {
+        let samples = [
+            "",
+            " ",
+            "a",
+            "  a  b\t\nc ",
+            "\u{a0}x\u{85}y\u{2009}z\u{3000}",
+            "«Баку» \u{2028} İrəvan",
+            "\u{1680}a\u{205f}\u{202f}b\u{c2a0}",
+            "x\u{1c}y",
+            "é ü\u{e2}",
+        ];
+        for s in samples {
+            let want = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert_eq!(collapse_whitespace(s), want, "{s:?}");
+        }
     }
 
     /// The fast paths give what the full NFKC-then-fold path gives.
