@@ -5,11 +5,15 @@
 //! one attempt each and records the outcome: `delivered`; a retry at an
 //! exponentially growing delay (or the receiver's `Retry-After`); or `dead`
 //! when the alert is older than `max_delivery_age` or the receiver said no
-//! for good (a 4xx). Pending rows survive a restart, so a killed daemon
+//! for good (a 4xx). A delivery whose alert a silence covers by the time
+//! of the attempt (a silence added after the alert was raised, while the
+//! delivery waited or retried) is not made: its state becomes `silenced`.
+//! Pending rows survive a restart, so a killed daemon
 //! resumes them on start. On shutdown a worker starts no new attempt and
 //! lets the one in flight finish (bounded by the sink's timeout).
 
 use super::{SendError, Sink};
+use crate::alert::silence::silenced_by;
 use crate::metrics::Metrics;
 use crate::store::{DueDelivery, Store};
 use chrono::{DateTime, Utc};
@@ -161,6 +165,26 @@ async fn attempt(
 ) {
     let now = Utc::now();
     let (id, name) = (d.alert.id, d.sink.clone());
+    // Silences are checked when an alert is raised; one added since then
+    // (the on-call engineer silencing a flood while a sink is down) must
+    // still stop the deliveries that have not been made yet.
+    let silence = {
+        let (store, alert) = (store.clone(), d.alert.clone());
+        blocking(move || {
+            store
+                .silences(now, false)
+                .map(|active| silenced_by(&active, &alert, None, now))
+        })
+        .await
+        .flatten()
+    };
+    if let Some(silence) = silence {
+        tracing::info!(sink = %name, alert.id = id, silence, "alert delivery held back by a silence added after the alert");
+        metrics.observe_delivery(&name, "silenced");
+        let store = store.clone();
+        blocking(move || store.delivery_silenced(id, &name, silence, now)).await;
+        return;
+    }
     let age = (now - d.alert.created_at).to_std().unwrap_or_default();
     let outcome = if age > max_age {
         Err(SendError {

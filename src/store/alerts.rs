@@ -544,6 +544,28 @@ impl Store {
         Ok(())
     }
 
+    /// Closes a pending delivery without an attempt because silence
+    /// `silence_id` now covers its alert.
+    pub fn delivery_silenced(
+        &self,
+        alert_id: i64,
+        sink: &str,
+        silence_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE delivery SET state = 'silenced', done_at_ms = ?3, last_error = ?4
+             WHERE alert_id = ?1 AND sink = ?2 AND state = 'pending'",
+            params![
+                alert_id,
+                sink,
+                now.timestamp_millis(),
+                format!("held back by silence {silence_id}")
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Records a failed attempt: retried at `retry_at`, or dead-lettered
     /// when `retry_at` is `None`.
     pub fn delivery_failed(

@@ -576,6 +576,61 @@ fn a_silence_holds_alerts_back_until_it_expires() {
     assert_eq!(hook.got().len(), 1, "the silenced alert stays undelivered");
 }
 
+/// A silence added while a delivery is retrying (the receiver is down)
+/// stops that delivery: no further attempt, state `silenced`.
+#[test]
+fn a_silence_added_while_a_delivery_retries_stops_it() {
+    let feeds = crash_feed();
+    let hook = Receiver::start(vec![(503, None); 50]);
+    let addr = free_addr();
+    let env = Env::new(&config(
+        addr,
+        &feed_source("wire", &feeds.url("/feed"), ""),
+        WEBHOOK_SINK,
+    ));
+    let _daemon = start(
+        &env,
+        addr,
+        &[("TEST_HOOK_URL", &hook.url()), ("TEST_HOOK_SECRET", "s")],
+    );
+    // Two failed attempts: the delivery is pending, retrying in 2 s.
+    hook.wait_for(2, Duration::from_secs(30));
+    let out = env.tocsin(&[
+        "silence",
+        "add",
+        "--indicator",
+        "aviation-incident",
+        "--for",
+        "1h",
+        "--comment",
+        "receiver down, we know",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = wait_alerts(&env, |a| {
+        a.first()
+            .is_some_and(|a| a["deliveries"][0]["state"] == "silenced")
+    });
+    let d = &a[0]["deliveries"][0];
+    assert_eq!(d["last_error"], "held back by silence 1", "{d:#}");
+    assert!(a[0]["silenced_by"].is_null(), "raised before the silence");
+    let attempts = hook.got().len();
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(hook.got().len(), attempts, "no attempt after the silence");
+    let (_, _, metrics) = get(addr, "/metrics");
+    assert_eq!(
+        value(
+            &samples(&metrics),
+            "tocsin_deliveries_total",
+            &[("sink", "hooks"), ("outcome", "silenced")]
+        ),
+        Some(1.0)
+    );
+}
+
 #[test]
 fn sink_config_errors_name_the_line_and_never_the_secret() {
     let addr = free_addr();
