@@ -347,6 +347,13 @@ impl Program {
     /// True if one occurrence of each term fits in `within` consecutive words
     /// of field `f`.
     fn near_in(&self, terms: &[u32], within: u32, f: u8, s: &Scan) -> bool {
+        // Every term's anchor must have been hit: a bit test each, before any
+        // occurrence is located and counted in words (`word_index` walks the
+        // text from its start, so a common first term such as `sever*`, which
+        // is in every "several", made `near` the costliest expression).
+        if !terms.iter().all(|&t| s.seen(self.term_anchor[t as usize])) {
+            return false;
+        }
         let text = s.texts[f as usize];
         // (first word index, last word index, term number) of each occurrence.
         let mut occ: Vec<(usize, usize, usize)> = Vec::new();
