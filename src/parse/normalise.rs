@@ -113,45 +113,57 @@ fn fold_chars(chars: impl Iterator<Item = char>, out: &mut String) {
 /// Collapses runs of whitespace (as `char::is_whitespace` defines it) into
 /// single spaces and trims the ends.
 ///
-/// Works on bytes and copies the words between runs as slices: only ASCII
-/// bytes and the four lead bytes of non-ASCII whitespace (U+0085 … U+3000)
-/// can start a run, so no other character needs decoding.
+/// Works on bytes: only ASCII bytes and the four lead bytes of non-ASCII
+/// whitespace (U+0085 … U+3000) can start a run, so no other character is
+/// decoded, and text between runs that need changing is copied in one
+/// piece (a single space between words is kept as it is, so typical text
+/// is one copy).
 pub fn collapse_whitespace(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    let mut word_start = 0;
+    let mut copied = 0;
     let mut i = 0;
     while i < bytes.len() {
-        let space = match bytes[i] {
-            b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => 1,
-            // `i` is a character boundary here: these are lead bytes.
-            0xc2 | 0xe1 | 0xe2 | 0xe3 => text[i..]
-                .chars()
-                .next()
-                .filter(|c| c.is_whitespace())
-                .map_or(0, char::len_utf8),
-            _ => 0,
-        };
+        let space = whitespace_at(text, i);
         if space == 0 {
             i += 1;
             continue;
         }
-        push_word(&mut out, &text[word_start..i]);
-        i += space;
-        word_start = i;
+        let mut end = i + space;
+        loop {
+            let more = whitespace_at(text, end);
+            if more == 0 {
+                break;
+            }
+            end += more;
+        }
+        let single = end == i + 1 && bytes[i] == b' ';
+        if !(single && i > 0 && end < bytes.len()) {
+            out.push_str(&text[copied..i]);
+            if !out.is_empty() && end < bytes.len() {
+                out.push(' ');
+            }
+            copied = end;
+        }
+        i = end;
     }
-    push_word(&mut out, &text[word_start..]);
+    out.push_str(&text[copied..]);
     out
 }
 
-fn push_word(out: &mut String, word: &str) {
-    if word.is_empty() {
-        return;
+/// Byte length of the whitespace character at `i`, or 0.
+#[inline(always)]
+fn whitespace_at(text: &str, i: usize) -> usize {
+    match text.as_bytes().get(i) {
+        Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) => 1,
+        // `i` is a character boundary here: these are lead bytes.
+        Some(0xc2 | 0xe1 | 0xe2 | 0xe3) => text[i..]
+            .chars()
+            .next()
+            .filter(|c| c.is_whitespace())
+            .map_or(0, char::len_utf8),
+        _ => 0,
     }
-    if !out.is_empty() {
-        out.push(' ');
-    }
-    out.push_str(word);
 }
 
 #[cfg(test)]
@@ -192,6 +204,20 @@ mod tests {
         for s in samples {
             let want = s.split_whitespace().collect::<Vec<_>>().join(" ");
             assert_eq!(collapse_whitespace(s), want, "{s:?}");
+        }
+        // Every string of up to five of these characters.
+        let alphabet = ['a', ' ', '\t', '\u{a0}', 'é', '\u{3000}'];
+        let mut strings = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            for s in &longer {
+                let want = s.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert_eq!(collapse_whitespace(s), want, "{s:?}");
+            }
+            strings = longer;
         }
     }
 
