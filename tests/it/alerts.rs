@@ -500,6 +500,42 @@ fn twenty_outlets_reporting_one_event_make_one_alert_with_twenty_sources() {
     );
 }
 
+/// A daemon polling `feeds` (`/feed`, source `wire`) and delivering to
+/// `hook` as the generic webhook sink.
+fn wire_to_webhook(feeds: &TestServer, hook: &Receiver) -> (Env, SocketAddr, KillOnDrop) {
+    let addr = free_addr();
+    let env = Env::new(&config(
+        addr,
+        &feed_source("wire", &feeds.url("/feed"), ""),
+        WEBHOOK_SINK,
+    ));
+    let daemon = start(
+        &env,
+        addr,
+        &[("TEST_HOOK_URL", &hook.url()), ("TEST_HOOK_SECRET", "s")],
+    );
+    (env, addr, daemon)
+}
+
+/// Adds a one-hour silence of aviation-incident through the CLI.
+fn silence_aviation(env: &Env, comment: &str) {
+    let out = env.tocsin(&[
+        "silence",
+        "add",
+        "--indicator",
+        "aviation-incident",
+        "--for",
+        "1h",
+        "--comment",
+        comment,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn a_silence_holds_alerts_back_until_it_expires() {
     let feeds = crash_feed();
@@ -510,21 +546,7 @@ fn a_silence_holds_alerts_back_until_it_expires() {
         &feed_source("wire", &feeds.url("/feed"), ""),
         WEBHOOK_SINK,
     ));
-    let out = env.tocsin(&[
-        "silence",
-        "add",
-        "--indicator",
-        "aviation-incident",
-        "--for",
-        "1h",
-        "--comment",
-        "known story",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    silence_aviation(&env, "known story");
     let bad = env.tocsin(&[
         "silence",
         "add",
@@ -582,34 +604,10 @@ fn a_silence_holds_alerts_back_until_it_expires() {
 fn a_silence_added_while_a_delivery_retries_stops_it() {
     let feeds = crash_feed();
     let hook = Receiver::start(vec![(503, None); 50]);
-    let addr = free_addr();
-    let env = Env::new(&config(
-        addr,
-        &feed_source("wire", &feeds.url("/feed"), ""),
-        WEBHOOK_SINK,
-    ));
-    let _daemon = start(
-        &env,
-        addr,
-        &[("TEST_HOOK_URL", &hook.url()), ("TEST_HOOK_SECRET", "s")],
-    );
+    let (env, addr, _daemon) = wire_to_webhook(&feeds, &hook);
     // Two failed attempts: the delivery is pending, retrying in 2 s.
     hook.wait_for(2, Duration::from_secs(30));
-    let out = env.tocsin(&[
-        "silence",
-        "add",
-        "--indicator",
-        "aviation-incident",
-        "--for",
-        "1h",
-        "--comment",
-        "receiver down, we know",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    silence_aviation(&env, "receiver down, we know");
     let a = wait_alerts(&env, |a| {
         a.first()
             .is_some_and(|a| a["deliveries"][0]["state"] == "silenced")
@@ -902,17 +900,7 @@ fn alerts_stories_and_silences_over_the_api_and_on_the_page() {
     let hostile = format!("{CRASH} &lt;script&gt;alert(1)&lt;/script&gt;");
     let feeds = crash_feed_titled(&hostile);
     let hook = Receiver::start(vec![]);
-    let addr = free_addr();
-    let env = Env::new(&config(
-        addr,
-        &feed_source("wire", &feeds.url("/feed"), ""),
-        WEBHOOK_SINK,
-    ));
-    let _daemon = start(
-        &env,
-        addr,
-        &[("TEST_HOOK_URL", &hook.url()), ("TEST_HOOK_SECRET", "s")],
-    );
+    let (_env, addr, _daemon) = wire_to_webhook(&feeds, &hook);
     hook.wait_for(1, Duration::from_secs(30));
     let deadline = Instant::now() + Duration::from_secs(20);
     let alerts = loop {
