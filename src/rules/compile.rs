@@ -377,7 +377,15 @@ fn build_program(
         regex_wakes: false,
         term_anchor: Vec::new(),
         needs: Vec::new(),
+        word_cost: Vec::new(),
     };
+    p.word_cost = vec![0; p.words.len()];
+    for t in &p.terms {
+        let w = t.words[t.anchor];
+        let cost = super::program::word_cost(&p.words[w.pat as usize], w.prefix);
+        let slot = &mut p.word_cost[w.pat as usize];
+        *slot = (*slot).max(cost);
+    }
     p.term_anchor = p.terms.iter().map(Term::anchor_pat).collect();
     p.context_index = (0..p.contexts.len())
         .map(|c| p.term_list(&p.contexts[c]))

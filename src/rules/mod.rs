@@ -11,6 +11,7 @@ mod contexts;
 mod error;
 pub mod eval;
 mod exprs;
+mod frequency;
 mod matcher;
 mod program;
 mod raw;
