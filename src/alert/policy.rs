@@ -222,6 +222,17 @@ mod tests {
         }
     }
 
+    /// A policy with no source tags.
+    fn policy<'a>(settings: &'a AlertSettings, sinks: &'a [SinkConfig]) -> Policy<'a> {
+        static NO_TAGS: std::sync::LazyLock<HashMap<String, Vec<String>>> =
+            std::sync::LazyLock::new(HashMap::new);
+        Policy {
+            settings,
+            sinks,
+            source_tags: &NO_TAGS,
+        }
+    }
+
     fn sink(name: &str, min: Severity) -> SinkConfig {
         SinkConfig {
             name: name.into(),
@@ -271,12 +282,7 @@ mod tests {
     fn a_story_pages_once_then_updates_then_repeats() {
         let s = settings();
         let sinks = [sink("ops", Severity::Warning)];
-        let tags = HashMap::new();
-        let p = Policy {
-            settings: &s,
-            sinks: &sinks,
-            source_tags: &tags,
-        };
+        let p = policy(&s, &sinks);
         let now = Utc::now();
         let mut t = Tracker::new(s.story_window, s.story_similarity);
         let (i, m) = item("a", TITLE, now, Severity::Warning);
@@ -323,12 +329,7 @@ mod tests {
     #[test]
     fn stale_undated_and_info_items_do_not_page() {
         let s = settings();
-        let tags = HashMap::new();
-        let p = Policy {
-            settings: &s,
-            sinks: &[],
-            source_tags: &tags,
-        };
+        let p = policy(&s, &[]);
         let now = Utc::now();
         let mut t = Tracker::new(s.story_window, s.story_similarity);
         let (i, m) = item(
@@ -381,12 +382,7 @@ mod tests {
             sink("all", Severity::Warning),
             sink("pager", Severity::Critical),
         ];
-        let tags = HashMap::new();
-        let p = Policy {
-            settings: &s,
-            sinks: &sinks,
-            source_tags: &tags,
-        };
+        let p = policy(&s, &sinks);
         let now = Utc::now();
         let mut t = Tracker::new(s.story_window, s.story_similarity);
         let (i, m) = item("a", TITLE, now, Severity::Critical);
@@ -421,12 +417,7 @@ mod tests {
     #[test]
     fn levels_page_on_rises_to_level_min_not_again_within_repeat() {
         let s = settings();
-        let tags = HashMap::new();
-        let p = Policy {
-            settings: &s,
-            sinks: &[],
-            source_tags: &tags,
-        };
+        let p = policy(&s, &[]);
         let now = Utc::now();
         assert_eq!(
             p.level_action(Level::Normal, Level::Elevated, None, now),

@@ -96,21 +96,10 @@ impl Receiver {
             script,
             ..ReceiverState::default()
         }));
-        let shared = state.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = axum::Router::new().fallback(receive).with_state(shared);
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        let addr = rx.recv().unwrap();
+        let app = axum::Router::new()
+            .fallback(receive)
+            .with_state(state.clone());
+        let addr = serve_on_thread(addr, app);
         Receiver { addr, state }
     }
 

@@ -68,6 +68,24 @@ struct Shared {
     max_in_flight: usize,
 }
 
+/// Serves `app` on `addr` (port 0: any free port) from its own thread and
+/// runtime, for the life of the test process; returns the bound address.
+pub fn serve_on_thread(addr: SocketAddr, app: axum::Router) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
 /// A fixture server running on its own thread and runtime.
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -77,21 +95,10 @@ pub struct TestServer {
 impl TestServer {
     pub fn start() -> TestServer {
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let state = shared.clone();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                tx.send(listener.local_addr().unwrap()).unwrap();
-                let app = axum::Router::new().fallback(handle).with_state(state);
-                axum::serve(listener, app).await.unwrap();
-            });
-        });
-        let addr = rx.recv().unwrap();
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        let addr = serve_on_thread("127.0.0.1:0".parse().unwrap(), app);
         TestServer { addr, shared }
     }
 
