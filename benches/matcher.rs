@@ -17,6 +17,11 @@ use tocsin::parse::normalise::fold;
 use tocsin::parse::{SourceCtx, parse_document};
 use tocsin::rules::RuleSet;
 
+/// The allocator of the `tocsin` binary (see `src/main.rs`), so that a
+/// match's allocations cost what they cost in the daemon and in `replay`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FALLBACK_PACK: &str = r#"
 [[indicator]]
 id = "migrant-crackdown"

@@ -358,7 +358,10 @@ fn build_program(
         stem[w.pat as usize] |= w.prefix;
     }
     let stem: Vec<bool> = anchors.iter().map(|&w| stem[w as usize]).collect();
-    let ac = super::scan::WordIndex::new(&c.word_texts, &anchors, &stem);
+    // The common words of news text are known in advance: one probe finds
+    // all their hits (see `scan::WordIndex`).
+    let ac =
+        super::scan::WordIndex::new(&c.word_texts, &anchors, &stem, super::frequency::listed());
     let regex_set = (!c.regexes.is_empty()).then(|| {
         RegexSet::new(c.regexes.iter().map(Regex::as_str)).expect("each regex compiled alone")
     });

@@ -45,6 +45,11 @@ pub fn of_word(word: &str) -> u64 {
     TABLE.exact.get(word).copied().unwrap_or(0)
 }
 
+/// Every listed word: the words ordinary news text is mostly made of.
+pub fn listed() -> impl Iterator<Item = &'static str> {
+    TABLE.sorted.iter().map(|(w, _)| *w)
+}
+
 /// Occurrences per million words of all listed words that start with
 /// `stem` (a `stem*` term matches every one of them).
 pub fn of_stem(stem: &str) -> u64 {

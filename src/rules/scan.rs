@@ -3,17 +3,16 @@
 //! A hit is an anchor word (see `Term::anchor`) that is a prefix of a word of
 //! the text: it starts at a word boundary, and `right_ok` says whether it
 //! also ends at one. Since hits only ever start at word starts, the pass
-//! splits the text into words and looks each word up in two hash tables
-//! (see [`WordIndex`]) instead of running an automaton over every byte.
+//! splits the text into words and looks each word up in hash tables (see
+//! [`WordIndex`]) instead of running an automaton over every byte.
 //!
 //! A hit that ends inside a word (`right_ok` false) is only reported for
 //! anchors that some term uses as a `word*` stem: every other term skips
 //! such hits, so reporting them only woke rules for nothing.
 //!
-//! Why not Aho-Corasick: the DFA over the pack's ~2,700 words is ~7 MB, so
+//! Why not Aho-Corasick: the DFA over the pack's ~6,000 words is ~7 MB, so
 //! its transitions miss the caches, and each step waits for the previous
-//! load. The tables are ~15 times smaller, and most words cost one probe in
-//! each.
+//! load. The tables are ~15 times smaller, and most words cost one probe.
 //!
 //! Patterns are byte strings of word characters; the stem table is keyed by
 //! up to the first [`KEY`] bytes of a prefix, packed into a `u64` (word
@@ -67,38 +66,56 @@ const EMPTY: Entry = Entry {
     long_more: NONE & !MORE,
 };
 
-/// One slot of the exact-word table.
+/// One slot of the known-word table: a word whose hits are worked out
+/// when the index is built.
 #[derive(Debug, Clone, Copy)]
-struct Exact {
-    /// Low 32 bits of the word's hash (any value; `word` marks use).
-    tag: u32,
-    /// Pattern id, or `NONE` for an empty slot.
-    word: u32,
-    /// The pattern's bytes in `WordIndex::text`, to confirm a tag match.
+struct Known {
+    /// The word's first [`KEY`] bytes, packed: for a word of up to [`KEY`]
+    /// bytes, the whole word, so one comparison confirms it.
+    head: u64,
+    /// The word's bytes in `WordIndex::text`, to confirm a longer word.
     from: u32,
-    len: u32,
+    /// The word's hits: `WordIndex::hits[hits..hits + nhits]`.
+    hits: u32,
+    /// Length of the word in bytes; 0 for an empty slot.
+    len: u16,
+    nhits: u16,
 }
+
+const FREE: Known = Known {
+    head: 0,
+    from: 0,
+    hits: 0,
+    len: 0,
+    nhits: 0,
+};
 
 /// The index over the anchor words of all terms.
 ///
-/// Two lookups per word of the text, instead of one per prefix of it:
+/// A word of the text is first looked up whole among the **known words**:
+/// every anchor, and every word of `frequency::listed` (the common words
+/// of news text). A known word's hits were worked out when the index was
+/// built: the anchor equal to it (a hit that ends at the word's end,
+/// `right_ok`) and the stems that are proper prefixes of it. So one probe
+/// answers for most words of ordinary text, however many stems share
+/// their first letters.
 ///
-/// - every anchor, looked up with the whole word: a hit that ends at the
-///   word's end (`right_ok`). One probe in a small table.
-/// - the anchors that some term uses as a `word*` stem, looked up by the
-///   word's prefixes from the shortest stem's length on, stopping at the
-///   first prefix no stem starts with: hits that end inside the word. Only
-///   stems need these: a hit on a proper prefix of a word is skipped by
-///   every term whose anchor is not a stem (it needs `right_ok`), and
-///   reporting it anyway woke rules for nothing (`off` in `officials`).
+/// Any other word is no anchor, so it can only hit stems shorter than
+/// itself: those are looked up by the word's prefixes, from the shortest
+/// stem's length on, stopping at the first prefix no stem starts with.
+/// Only stems need these: a hit on a proper prefix of a word is skipped by
+/// every term whose anchor is not a stem (it needs `right_ok`), and
+/// reporting it anyway woke rules for nothing (`off` in `officials`).
 #[derive(Debug)]
 pub struct WordIndex {
-    /// Exact words: open addressing, linear probing, power-of-two length.
-    exact: Vec<Exact>,
-    exact_shift: u32,
-    /// The bytes of the anchors, for `Exact::from`.
+    /// Known words: open addressing, linear probing, power-of-two length.
+    known: Vec<Known>,
+    known_shift: u32,
+    /// The bytes of the known words, for `Known::from`.
     text: Vec<u8>,
-    /// Prefixes of stems, at least `min_stem` bytes long; as `exact`.
+    /// The known words' hits: (pattern id, length in bytes).
+    hits: Vec<(u32, u32)>,
+    /// Prefixes of stems, at least `min_stem` bytes long; as `known`.
     stems: Vec<Entry>,
     stem_shift: u32,
     /// Length in bytes of the shortest stem, at most [`KEY`].
@@ -138,16 +155,19 @@ fn load(bytes: &[u8], at: usize, len: usize) -> u64 {
     }
 }
 
-/// Hash of the word `bytes[from..to]` for the exact table.
+/// Hash of the word `bytes[from..to]`, whose first [`KEY`] bytes packed
+/// are `head`: one multiplication for a word of up to [`KEY`] bytes (most
+/// words), which `head` holds whole.
 #[inline(always)]
-fn hash_word(bytes: &[u8], from: usize, to: usize) -> u64 {
-    let mut h = ((to - from) as u64).wrapping_mul(MUL);
-    let mut at = from;
-    while to - at >= 8 {
-        h = (h ^ load(bytes, at, 8)).wrapping_mul(MUL).rotate_left(29);
-        at += 8;
+fn hash_word(bytes: &[u8], from: usize, to: usize, head: u64) -> u64 {
+    let mut h = (head ^ (to - from) as u64).wrapping_mul(MUL);
+    let mut at = from + KEY;
+    while at < to {
+        let n = (to - at).min(KEY);
+        h = (h.rotate_left(29) ^ load(bytes, at, n)).wrapping_mul(MUL);
+        at += n;
     }
-    (h ^ load(bytes, at, to - at)).wrapping_mul(MUL)
+    h
 }
 
 /// A power-of-two table size for `n` entries (at most half full), and the
@@ -160,43 +180,25 @@ fn table_size(n: usize) -> (usize, u32) {
 impl WordIndex {
     /// Builds the index over the words `ids` of `words` (folded, word
     /// characters only); `stem[i]` says whether some term uses `ids[i]` as
-    /// a `word*` stem. Hits report the ids.
-    pub fn new(words: &[String], ids: &[u32], stem: &[bool]) -> Option<WordIndex> {
+    /// a `word*` stem. Hits report the ids. `common` are words of ordinary
+    /// text to know in advance (words that are not made of word characters
+    /// are ignored); they change how fast a text is scanned, never its hits.
+    pub fn new<'a>(
+        words: &[String],
+        ids: &[u32],
+        stem: &[bool],
+        common: impl IntoIterator<Item = &'a str>,
+    ) -> Option<WordIndex> {
         if ids.is_empty() {
             return None;
         }
-        // Exact table over all anchors.
-        let (size, exact_shift) = table_size(ids.len());
-        let mut exact = vec![
-            Exact {
-                tag: 0,
-                word: NONE,
-                from: 0,
-                len: 0,
-            };
-            size
-        ];
-        let mut text = Vec::new();
         for &w in ids {
             let bytes = words[w as usize].as_bytes();
             assert!(
-                !bytes.is_empty() && !bytes.contains(&0),
-                "words are non-empty and have no NUL"
+                !bytes.is_empty() && !bytes.contains(&0) && bytes.len() <= usize::from(u16::MAX),
+                "words are non-empty, shorter than 64 KiB and have no NUL"
             );
-            let h = hash_word(bytes, 0, bytes.len());
-            let mut slot = (h >> exact_shift) as usize;
-            while exact[slot].word != NONE {
-                slot = (slot + 1) & (size - 1);
-            }
-            exact[slot] = Exact {
-                tag: h as u32,
-                word: w,
-                from: text.len() as u32,
-                len: bytes.len() as u32,
-            };
-            text.extend_from_slice(bytes);
         }
-
         // Prefix table over the stems.
         let stem_ids: Vec<u32> = ids
             .iter()
@@ -249,10 +251,62 @@ impl WordIndex {
             }
             stems[slot] = e;
         }
+        // Known words: every anchor, then the common words, each once,
+        // with the anchor equal to it and the stems shorter than it.
+        let stem_of: std::collections::HashMap<&[u8], u32> = stem_ids
+            .iter()
+            .map(|&w| (words[w as usize].as_bytes(), w))
+            .collect();
+        let mut listed: std::collections::HashSet<&[u8]> = Default::default();
+        let mut known_words: Vec<(&[u8], Option<u32>)> = Vec::new();
+        for &w in ids {
+            let bytes = words[w as usize].as_bytes();
+            if listed.insert(bytes) {
+                known_words.push((bytes, Some(w)));
+            }
+        }
+        for word in common {
+            let bytes = word.as_bytes();
+            if !bytes.is_empty()
+                && bytes.len() <= usize::from(u16::MAX)
+                && word.chars().all(is_word_char)
+                && listed.insert(bytes)
+            {
+                known_words.push((bytes, None));
+            }
+        }
+        let (size, known_shift) = table_size(known_words.len());
+        let mut known = vec![FREE; size];
+        let mut text = Vec::new();
+        let mut hits = Vec::new();
+        for (bytes, exact) in known_words {
+            let from = hits.len();
+            hits.extend(exact.map(|w| (w, bytes.len() as u32)));
+            for l in 1..bytes.len() {
+                if let Some(&w) = stem_of.get(&bytes[..l]) {
+                    hits.push((w, l as u32));
+                }
+            }
+            let head = pack(&bytes[..bytes.len().min(KEY)]);
+            let h = hash_word(bytes, 0, bytes.len(), head);
+            let mut slot = (h >> known_shift) as usize;
+            while known[slot].len != 0 {
+                slot = (slot + 1) & (size - 1);
+            }
+            known[slot] = Known {
+                head,
+                from: u32::try_from(text.len()).expect("known words fit in 4 GiB"),
+                len: bytes.len() as u16,
+                nhits: u16::try_from(hits.len() - from).expect("fewer than 65,536 hits a word"),
+                hits: from as u32,
+            };
+            text.extend_from_slice(bytes);
+        }
         Some(WordIndex {
-            exact,
-            exact_shift,
+            known,
+            known_shift,
             text,
+            hits,
             stems,
             stem_shift,
             min_stem,
@@ -262,8 +316,9 @@ impl WordIndex {
 
     /// Approximate heap size of the index, in bytes.
     pub fn memory_usage(&self) -> usize {
-        self.exact.len() * std::mem::size_of::<Exact>()
+        self.known.len() * std::mem::size_of::<Known>()
             + self.text.len()
+            + self.hits.len() * std::mem::size_of::<(u32, u32)>()
             + self.stems.len() * std::mem::size_of::<Entry>()
             + self
                 .long
@@ -272,22 +327,29 @@ impl WordIndex {
                 .sum::<usize>()
     }
 
-    /// The anchor equal to `w`, the word at `start` of `bytes`, if any.
+    /// The known word equal to `w`, the word at `start` of `bytes`, if any.
     #[inline(always)]
-    fn exact(&self, bytes: &[u8], start: usize, w: &[u8]) -> Option<u32> {
-        let h = hash_word(bytes, start, start + w.len());
-        let mask = self.exact.len() - 1;
-        let mut slot = (h >> self.exact_shift) as usize;
+    fn known(&self, bytes: &[u8], start: usize, w: &[u8]) -> Option<&Known> {
+        let head = load(bytes, start, w.len().min(KEY));
+        let h = hash_word(bytes, start, start + w.len(), head);
+        let mask = self.known.len() - 1;
+        let mut slot = (h >> self.known_shift) as usize;
         loop {
-            let e = &self.exact[slot];
-            if e.word == NONE {
+            let e = &self.known[slot];
+            if e.len == 0 {
                 return None;
             }
-            if e.tag == h as u32
-                && e.len as usize == w.len()
-                && same_bytes(&self.text[e.from as usize..][..w.len()], w)
+            // Equal heads of words of up to KEY bytes are equal words (no
+            // word byte is zero); a longer word's tail is compared too.
+            if e.head == head
+                && usize::from(e.len) == w.len()
+                && (w.len() <= KEY
+                    || same_bytes(
+                        &self.text[e.from as usize + KEY..][..w.len() - KEY],
+                        &w[KEY..],
+                    ))
             {
-                return Some(e.word);
+                return Some(e);
             }
             slot = (slot + 1) & mask;
         }
@@ -334,15 +396,19 @@ impl WordIndex {
     }
 
     /// Appends the hits of the anchors that are prefixes of `w`, the word
-    /// at `start`: the anchor equal to it, then the stems shorter than it
-    /// (hits at one start are in no particular order).
+    /// at `start`: a known word's from the table, any other word's by its
+    /// prefixes (hits at one start are in no particular order).
     #[inline]
     fn word_hits(&self, bytes: &[u8], start: usize, end: usize, field: u8, out: &mut Vec<Hit>) {
         let w = &bytes[start..end];
-        if let Some(word) = self.exact(bytes, start, w) {
-            out.push(hit(word, field, start, w.len(), w.len()));
+        if let Some(k) = self.known(bytes, start, w) {
+            for &(word, len) in &self.hits[k.hits as usize..][..usize::from(k.nhits)] {
+                out.push(hit(word, field, start, len as usize, w.len()));
+            }
+            return;
         }
-        // Stems equal to `w` were found above: only shorter ones here.
+        // `w` is no anchor (every anchor is known): only stems shorter
+        // than it can hit.
         let mut key = load(bytes, start, self.min_stem.min(w.len()));
         for l in self.min_stem..w.len().min(KEY + 1) {
             let Some(e) = self.stem(key) else {
@@ -469,9 +535,33 @@ mod tests {
         ];
         let stem_choices: [fn(usize) -> bool; 4] =
             [|i| i % 2 == 0, |i| i % 2 == 1, |_| true, |_| false];
-        for is_stem in stem_choices {
+        // Known words change how a word is looked up, never its hits: none;
+        // words of the texts (some equal to anchors, some with stems as
+        // prefixes); and strings that are not words, which are ignored.
+        let commons: [&[&str]; 3] = [
+            &[],
+            &[
+                "москве",
+                "москва",
+                "afraid",
+                "raids",
+                "abcdefghijk",
+                "abcdefghi",
+                "ab",
+                "azərbaycanlılar",
+                "j28243",
+                "московскийрайонный",
+                "во",
+                "zzz",
+            ],
+            &["a b", "", "a-b", "ba÷"],
+        ];
+        for (is_stem, common) in stem_choices
+            .into_iter()
+            .flat_map(|s| commons.iter().map(move |c| (s, c)))
+        {
             let stem: Vec<bool> = (0..words.len()).map(is_stem).collect();
-            let index = WordIndex::new(&words, &ids, &stem).unwrap();
+            let index = WordIndex::new(&words, &ids, &stem, common.iter().copied()).unwrap();
             for text in texts {
                 let mut got = Vec::new();
                 index.collect_hits(text, 1, &mut got);
