@@ -165,7 +165,8 @@ pub struct Program {
     /// word: the words of which one must have been hit. A woken rule is
     /// only evaluated if every set meets the item's hits, so a rule woken
     /// by a common word (`ministry`) does not verify that word's phrases
-    /// when another of its conditions has no hit at all.
+    /// when another of its conditions has no hit at all. Rarest first;
+    /// the set that woke the rule is not tested again (see `needs_of`).
     pub needs: Vec<Vec<WordSet>>,
     /// The anchor pattern of each term (`terms[t].anchor_pat()`), kept
     /// apart so that rejecting a term whose anchor was not hit is one load
@@ -184,19 +185,26 @@ pub struct TermList {
     bits: WordSet,
     /// (key word, term), sorted.
     by_word: Vec<(u32, u32)>,
+    /// Per block of `bits`, how many key words the earlier blocks hold: a
+    /// word's rank is that plus the set bits below its own.
+    rank_base: Box<[u32]>,
+    /// The terms of the key word of rank `r` are
+    /// `by_word[starts[r]..starts[r + 1]]`: found without a search.
+    starts: Box<[u32]>,
 }
 
 impl TermList {
     /// Calls `f` for each term whose key word is in `seen`, until it returns
     /// true; returns whether it did.
     pub fn any_candidate(&self, seen: &[u64], mut f: impl FnMut(u32) -> bool) -> bool {
-        for &(i, bits) in self.bits.blocks.iter() {
+        for (&(i, bits), &base) in self.bits.blocks.iter().zip(&self.rank_base) {
             let mut m = bits & seen[i as usize];
             while m != 0 {
-                let w = i * 64 + m.trailing_zeros();
+                let below = (1u64 << m.trailing_zeros()) - 1;
                 m &= m - 1;
-                let from = self.by_word.partition_point(|&(k, _)| k < w);
-                for &(_, t) in self.by_word[from..].iter().take_while(|&&(k, _)| k == w) {
+                let rank = (base + (bits & below).count_ones()) as usize;
+                let terms = &self.by_word[self.starts[rank] as usize..self.starts[rank + 1] as usize];
+                for &(_, t) in terms {
                     if f(t) {
                         return true;
                     }
@@ -252,18 +260,26 @@ impl Program {
             // Of the sets, the one least often present in news wakes least:
             // estimated by the words' frequencies, plus one per key.
             Expr::All(children) => {
-                children
-                    .iter()
-                    .filter_map(|c| self.trigger(c))
-                    .min_by_key(|keys| {
-                        (
-                            keys.iter().any(|k| matches!(k, Key::Regex(_))),
-                            keys.iter().map(|k| self.key_cost(*k) + 1).sum::<u64>(),
-                            keys.len(),
-                        )
-                    })
+                let mut sets: Vec<Vec<Key>> = children.iter().filter_map(|c| self.trigger(c)).collect();
+                let best = self.cheapest(&sets)?;
+                Some(sets.swap_remove(best))
             }
         }
+    }
+
+    /// Estimated cost of waking on a set of cues: regexes last, then by how
+    /// often the words are in news, plus one per key; then the fewest keys.
+    fn set_cost(&self, keys: &[Key]) -> (bool, u64, usize) {
+        (
+            keys.iter().any(|k| matches!(k, Key::Regex(_))),
+            keys.iter().map(|k| self.key_cost(*k) + 1).sum::<u64>(),
+            keys.len(),
+        )
+    }
+
+    /// Index of the cue set of an `all` that wakes it (see [`Program::trigger`]).
+    fn cheapest(&self, sets: &[Vec<Key>]) -> Option<usize> {
+        (0..sets.len()).min_by_key(|&i| self.set_cost(&sets[i]))
     }
 
     /// Indexes `terms` by their key words.
@@ -278,7 +294,25 @@ impl Program {
         by_word.sort_unstable();
         let keys: Vec<Key> = by_word.iter().map(|&(w, _)| Key::Word(w)).collect();
         let bits = self.word_bits(&keys).expect("only words");
-        TermList { bits, by_word }
+        let mut rank_base = Vec::with_capacity(bits.blocks.len());
+        let mut words = 0;
+        for &(_, b) in bits.blocks.iter() {
+            rank_base.push(words);
+            words += b.count_ones();
+        }
+        // Words in rank order are the words of `by_word` in order.
+        let mut starts: Vec<u32> = (0..by_word.len())
+            .filter(|&i| i == 0 || by_word[i - 1].0 != by_word[i].0)
+            .map(|i| i as u32)
+            .collect();
+        debug_assert_eq!(starts.len(), words as usize);
+        starts.push(by_word.len() as u32);
+        TermList {
+            bits,
+            by_word,
+            rank_base: rank_base.into(),
+            starts: starts.into(),
+        }
     }
 
     /// The set of the words in `keys`, or `None` if a key is not a word.
@@ -322,25 +356,29 @@ impl Program {
                 any
             }
             Expr::All(c) => Expr::All(c.into_iter().map(|c| self.add_gates(c)).collect()),
-            Expr::None(c) => Expr::None(c.into_iter().map(|c| self.add_gates(c)).collect()),
+            // `none` of a list is the negation of `any` of it: gated alike.
+            Expr::None(c) => Expr::None(vec![self.add_gates(Expr::Any(c))]),
             Expr::Title(inner) => Expr::Title(Box::new(self.add_gates(*inner))),
             other => other,
         }
     }
 
-    /// The word sets of [`Program::needs`] for one rule's expression,
-    /// smallest first (cheapest to test, and likely the rarest words).
+    /// The word sets of [`Program::needs`] for one rule's expression: one
+    /// per child of an `all`, rarest first, so that a rule woken for nothing
+    /// fails on its first test. The set that wakes the rule is left out when
+    /// it is all words: a woken rule has one of them.
     pub fn needs_of(&self, e: &Expr) -> Vec<WordSet> {
         let Expr::All(children) = e else {
             return Vec::new();
         };
-        let mut sets: Vec<WordSet> = children
-            .iter()
-            .filter_map(|c| self.trigger(c))
-            .filter_map(|keys| self.word_bits(&keys))
-            .collect();
-        sets.sort_by_key(|s| s.blocks.len());
-        sets
+        let mut sets: Vec<Vec<Key>> = children.iter().filter_map(|c| self.trigger(c)).collect();
+        if let Some(wakes) = self.cheapest(&sets)
+            && !sets[wakes].iter().any(|k| matches!(k, Key::Regex(_)))
+        {
+            sets.swap_remove(wakes);
+        }
+        sets.sort_by_cached_key(|keys| self.set_cost(keys));
+        sets.iter().filter_map(|keys| self.word_bits(keys)).collect()
     }
 
     /// Moves the plain terms of an `any` list into one [`Expr::Terms`]
