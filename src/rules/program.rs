@@ -127,6 +127,9 @@ impl WordSet {
     }
 }
 
+/// At most this many sets of cues for an `any` (see `Program::necessary`).
+const ANY_SETS: usize = 3;
+
 /// `any` lists shorter than this are cheap enough to evaluate directly.
 const GATE_MIN_CHILDREN: usize = 6;
 
@@ -203,7 +206,8 @@ impl TermList {
                 let below = (1u64 << m.trailing_zeros()) - 1;
                 m &= m - 1;
                 let rank = (base + (bits & below).count_ones()) as usize;
-                let terms = &self.by_word[self.starts[rank] as usize..self.starts[rank + 1] as usize];
+                let terms =
+                    &self.by_word[self.starts[rank] as usize..self.starts[rank + 1] as usize];
                 for &(_, t) in terms {
                     if f(t) {
                         return true;
@@ -224,47 +228,72 @@ pub enum Key {
 
 impl Program {
     /// Returns a set of cues of which at least one must be present for `e`
-    /// to be true, or `None` when `e` can be true on text without any hit.
+    /// to be true, or `None` when `e` can be true on text without any hit:
+    /// the cheapest of [`Program::necessary`].
     pub fn trigger(&self, e: &Expr) -> Option<Vec<Key>> {
-        match e {
-            Expr::Term(t) => Some(vec![self.term_key(*t)]),
-            Expr::Regex(r) => Some(vec![Key::Regex(*r)]),
-            // Every term of a `near` is needed: the rarest wakes least.
-            Expr::Near { terms, .. } => terms
-                .iter()
-                .map(|t| self.term_key(*t))
-                .min_by_key(|k| self.key_cost(*k))
-                .map(|k| vec![k]),
-            Expr::Context(c) => Some(
+        self.necessary(e).into_iter().next()
+    }
+
+    /// Sets of cues of which, for each set, at least one must be present
+    /// for `e` to be true, cheapest first; none when `e` can be true
+    /// without any hit.
+    ///
+    /// Every term of a `near` is needed, so each gives a set: "attack near
+    /// website" wakes on the rarer word, and a rule it woke because the
+    /// text has `website` is not evaluated unless it also has `attack`.
+    /// An `any` has a set per choice of one set of each child (the k-th
+    /// of each, at most [`ANY_SETS`]); an `all` has all its children's.
+    pub fn necessary(&self, e: &Expr) -> Vec<Vec<Key>> {
+        let mut sets: Vec<Vec<Key>> = match e {
+            Expr::Term(t) => vec![vec![self.term_key(*t)]],
+            Expr::Regex(r) => vec![vec![Key::Regex(*r)]],
+            Expr::Near { terms, .. } => terms.iter().map(|t| vec![self.term_key(*t)]).collect(),
+            Expr::Context(c) => vec![
                 self.contexts[*c as usize]
                     .iter()
                     .map(|t| self.term_key(*t))
                     .collect(),
-            ),
-            Expr::Title(inner) | Expr::Gate(_, inner) => self.trigger(inner),
-            Expr::Terms(list) => Some(list.by_word.iter().map(|&(w, _)| Key::Word(w)).collect()),
+            ],
+            Expr::Title(inner) | Expr::Gate(_, inner) => return self.necessary(inner),
+            Expr::Terms(list) => vec![list.by_word.iter().map(|&(w, _)| Key::Word(w)).collect()],
             Expr::Weighted { terms, threshold } if *threshold > 0.0 => {
-                Some(terms.iter().map(|(t, _)| self.term_key(*t)).collect())
+                vec![terms.iter().map(|(t, _)| self.term_key(*t)).collect()]
             }
-            Expr::Weighted { .. } | Expr::None(_) => None,
+            Expr::Weighted { .. } | Expr::None(_) => Vec::new(),
             Expr::Any(children) => {
-                let mut keys = Vec::new();
-                for c in children {
-                    keys.extend(self.trigger(c)?);
+                let per_child: Vec<Vec<Vec<Key>>> =
+                    children.iter().map(|c| self.necessary(c)).collect();
+                if per_child.iter().any(Vec::is_empty) {
+                    return Vec::new();
                 }
-                Some(keys)
+                let n = per_child
+                    .iter()
+                    .map(Vec::len)
+                    .max()
+                    .unwrap_or(1)
+                    .min(ANY_SETS);
+                (0..n)
+                    .map(|k| {
+                        per_child
+                            .iter()
+                            .flat_map(|sets| sets[k.min(sets.len() - 1)].iter().copied())
+                            .collect()
+                    })
+                    .collect()
             }
-            // Any one child's cues are necessary; the smallest set wakes least.
-            // Prefer a child that needs no regex: words are found by the
-            // automaton pass anyway, regexes cost a pass each.
-            // Of the sets, the one least often present in news wakes least:
-            // estimated by the words' frequencies, plus one per key.
-            Expr::All(children) => {
-                let mut sets: Vec<Vec<Key>> = children.iter().filter_map(|c| self.trigger(c)).collect();
-                let best = self.cheapest(&sets)?;
-                Some(sets.swap_remove(best))
-            }
+            // Prefer a set that needs no regex: words are found by the
+            // automaton pass anyway, regexes cost a pass each. Of the sets,
+            // the one least often present in news wakes least (see
+            // `set_cost`).
+            Expr::All(children) => children.iter().flat_map(|c| self.necessary(c)).collect(),
+        };
+        for set in &mut sets {
+            set.sort_unstable();
+            set.dedup();
         }
+        sets.sort_by_cached_key(|set| (self.set_cost(set), set.clone()));
+        sets.dedup();
+        sets
     }
 
     /// Estimated cost of waking on a set of cues: regexes last, then by how
@@ -275,11 +304,6 @@ impl Program {
             keys.iter().map(|k| self.key_cost(*k) + 1).sum::<u64>(),
             keys.len(),
         )
-    }
-
-    /// Index of the cue set of an `all` that wakes it (see [`Program::trigger`]).
-    fn cheapest(&self, sets: &[Vec<Key>]) -> Option<usize> {
-        (0..sets.len()).min_by_key(|&i| self.set_cost(&sets[i]))
     }
 
     /// Indexes `terms` by their key words.
@@ -363,22 +387,22 @@ impl Program {
         }
     }
 
-    /// The word sets of [`Program::needs`] for one rule's expression: one
-    /// per child of an `all`, rarest first, so that a rule woken for nothing
-    /// fails on its first test. The set that wakes the rule is left out when
-    /// it is all words: a woken rule has one of them.
+    /// The word sets of [`Program::needs`] for one rule's expression:
+    /// every set of [`Program::necessary`] but the one that wakes the rule
+    /// (a woken rule has one of its words), rarest first, so that a rule
+    /// woken for nothing fails on its first test. Sets with a regex are
+    /// left out: the tests are on word bits.
     pub fn needs_of(&self, e: &Expr) -> Vec<WordSet> {
-        let Expr::All(children) = e else {
-            return Vec::new();
-        };
-        let mut sets: Vec<Vec<Key>> = children.iter().filter_map(|c| self.trigger(c)).collect();
-        if let Some(wakes) = self.cheapest(&sets)
-            && !sets[wakes].iter().any(|k| matches!(k, Key::Regex(_)))
+        let mut sets = self.necessary(e);
+        if sets
+            .first()
+            .is_some_and(|s| !s.iter().any(|k| matches!(k, Key::Regex(_))))
         {
-            sets.swap_remove(wakes);
+            sets.remove(0);
         }
-        sets.sort_by_cached_key(|keys| self.set_cost(keys));
-        sets.iter().filter_map(|keys| self.word_bits(keys)).collect()
+        sets.iter()
+            .filter_map(|keys| self.word_bits(keys))
+            .collect()
     }
 
     /// Moves the plain terms of an `any` list into one [`Expr::Terms`]
