@@ -19,7 +19,7 @@ left out.
 """
 import collections, glob, html, json, os, re, sys, unicodedata
 
-TOP = 1500
+TOP = 6000
 # Fewer occurrences than this say nothing about a word (the Azerbaijani text
 # is small): such words are left out, that is, taken to be rare.
 MIN_COUNT = 5
