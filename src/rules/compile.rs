@@ -340,28 +340,46 @@ fn choice<T: Copy>(
     None
 }
 
+/// Words of a phrase other than its anchor that are at most this common
+/// (per million words of news) are indexed too; commoner ones (`of`,
+/// `the`) would be hit in every text and tell nothing.
+const TRACK_MAX: u64 = 300;
+
 fn build_program(
     c: Compiler,
     contexts: Vec<Vec<u32>>,
     exprs: Vec<(super::program::Expr, u8)>,
 ) -> Program {
-    // Only anchor words go into the automaton: the other words of a phrase
-    // are checked against the text next to an anchor hit (see `matcher`).
-    let mut anchors: Vec<u32> = c.terms.iter().map(Term::anchor_pat).collect();
-    anchors.sort_unstable();
-    anchors.dedup();
-    // Anchors that some term uses as a `word*` stem: only those need hits
+    // Anchor words go into the index; the other words of a phrase are
+    // checked against the text next to an anchor hit (see `matcher`). The
+    // less common of those other words go in too: their hits wake nothing,
+    // but a rule woken through `website` in "fake website" is then left
+    // alone unless `fake` was hit as well (see `Program::necessary`).
+    let mut indexed = vec![false; c.word_texts.len()];
+    // Words that some term uses as a `word*` stem: only those need hits
     // that end inside a word.
     let mut stem = vec![false; c.word_texts.len()];
     for t in &c.terms {
-        let w = t.words[t.anchor];
-        stem[w.pat as usize] |= w.prefix;
+        for (i, w) in t.words.iter().enumerate() {
+            let text = &c.word_texts[w.pat as usize];
+            if i == t.anchor || super::program::word_cost(text, w.prefix) <= TRACK_MAX {
+                indexed[w.pat as usize] = true;
+                stem[w.pat as usize] |= w.prefix;
+            }
+        }
     }
-    let stem: Vec<bool> = anchors.iter().map(|&w| stem[w as usize]).collect();
+    let anchors: Vec<u32> = (0..c.word_texts.len() as u32)
+        .filter(|&w| indexed[w as usize])
+        .collect();
+    let stem_of_anchor: Vec<bool> = anchors.iter().map(|&w| stem[w as usize]).collect();
     // The common words of news text are known in advance: one probe finds
     // all their hits (see `scan::WordIndex`).
-    let ac =
-        super::scan::WordIndex::new(&c.word_texts, &anchors, &stem, super::frequency::listed());
+    let ac = super::scan::WordIndex::new(
+        &c.word_texts,
+        &anchors,
+        &stem_of_anchor,
+        super::frequency::listed(),
+    );
     let regex_set = (!c.regexes.is_empty()).then(|| {
         RegexSet::new(c.regexes.iter().map(Regex::as_str)).expect("each regex compiled alone")
     });
@@ -380,15 +398,20 @@ fn build_program(
         regex_wakes: false,
         term_anchor: Vec::new(),
         needs: Vec::new(),
+        indexed: Vec::new(),
+        stem_hits: Vec::new(),
         word_cost: Vec::new(),
     };
     p.word_cost = vec![0; p.words.len()];
     for t in &p.terms {
-        let w = t.words[t.anchor];
-        let cost = super::program::word_cost(&p.words[w.pat as usize], w.prefix);
-        let slot = &mut p.word_cost[w.pat as usize];
-        *slot = (*slot).max(cost);
+        for w in &t.words {
+            let cost = super::program::word_cost(&p.words[w.pat as usize], w.prefix);
+            let slot = &mut p.word_cost[w.pat as usize];
+            *slot = (*slot).max(cost);
+        }
     }
+    p.indexed = indexed;
+    p.stem_hits = stem;
     p.term_anchor = p.terms.iter().map(Term::anchor_pat).collect();
     p.context_index = (0..p.contexts.len())
         .map(|c| p.term_list(&p.contexts[c]))

@@ -171,6 +171,13 @@ pub struct Program {
     /// when another of its conditions has no hit at all. Rarest first;
     /// the set that woke the rule is not tested again (see `needs_of`).
     pub needs: Vec<Vec<WordSet>>,
+    /// Per word, whether it is in the scan's index (every anchor, and the
+    /// less common other words of phrases): only those have `seen` bits.
+    pub indexed: Vec<bool>,
+    /// Per word, whether the index reports its hits that end inside a word
+    /// (it is a `word*` somewhere): only then is `word*` known to be absent
+    /// when its bit is not set.
+    pub stem_hits: Vec<bool>,
     /// The anchor pattern of each term (`terms[t].anchor_pat()`), kept
     /// apart so that rejecting a term whose anchor was not hit is one load
     /// from a small array and a bit test.
@@ -245,9 +252,9 @@ impl Program {
     /// of each, at most [`ANY_SETS`]); an `all` has all its children's.
     pub fn necessary(&self, e: &Expr) -> Vec<Vec<Key>> {
         let mut sets: Vec<Vec<Key>> = match e {
-            Expr::Term(t) => vec![vec![self.term_key(*t)]],
+            Expr::Term(t) => self.term_sets(*t),
             Expr::Regex(r) => vec![vec![Key::Regex(*r)]],
-            Expr::Near { terms, .. } => terms.iter().map(|t| vec![self.term_key(*t)]).collect(),
+            Expr::Near { terms, .. } => terms.iter().flat_map(|t| self.term_sets(*t)).collect(),
             Expr::Context(c) => vec![
                 self.contexts[*c as usize]
                     .iter()
@@ -255,31 +262,18 @@ impl Program {
                     .collect(),
             ],
             Expr::Title(inner) | Expr::Gate(_, inner) => return self.necessary(inner),
-            Expr::Terms(list) => vec![list.by_word.iter().map(|&(w, _)| Key::Word(w)).collect()],
+            Expr::Terms(list) => self.any_sets(
+                list.by_word
+                    .iter()
+                    .map(|&(_, t)| self.term_sets(t))
+                    .collect(),
+            ),
             Expr::Weighted { terms, threshold } if *threshold > 0.0 => {
                 vec![terms.iter().map(|(t, _)| self.term_key(*t)).collect()]
             }
             Expr::Weighted { .. } | Expr::None(_) => Vec::new(),
             Expr::Any(children) => {
-                let per_child: Vec<Vec<Vec<Key>>> =
-                    children.iter().map(|c| self.necessary(c)).collect();
-                if per_child.iter().any(Vec::is_empty) {
-                    return Vec::new();
-                }
-                let n = per_child
-                    .iter()
-                    .map(Vec::len)
-                    .max()
-                    .unwrap_or(1)
-                    .min(ANY_SETS);
-                (0..n)
-                    .map(|k| {
-                        per_child
-                            .iter()
-                            .flat_map(|sets| sets[k.min(sets.len() - 1)].iter().copied())
-                            .collect()
-                    })
-                    .collect()
+                self.any_sets(children.iter().map(|c| self.necessary(c)).collect())
             }
             // Prefer a set that needs no regex: words are found by the
             // automaton pass anyway, regexes cost a pass each. Of the sets,
@@ -293,6 +287,42 @@ impl Program {
         }
         sets.sort_by_cached_key(|set| (self.set_cost(set), set.clone()));
         sets.dedup();
+        sets
+    }
+
+    /// The necessary sets of an `any` whose children have `per_child`: a set
+    /// per choice of the k-th set of each child.
+    fn any_sets(&self, per_child: Vec<Vec<Vec<Key>>>) -> Vec<Vec<Key>> {
+        if per_child.iter().any(Vec::is_empty) {
+            return Vec::new();
+        }
+        let n = per_child
+            .iter()
+            .map(Vec::len)
+            .max()
+            .unwrap_or(1)
+            .min(ANY_SETS);
+        (0..n)
+            .map(|k| {
+                per_child
+                    .iter()
+                    .flat_map(|sets| sets[k.min(sets.len() - 1)].iter().copied())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The necessary sets of a term: its anchor, and each other indexed
+    /// word of it (every word of a phrase must be in the text).
+    fn term_sets(&self, t: u32) -> Vec<Vec<Key>> {
+        let term = &self.terms[t as usize];
+        let mut sets = vec![vec![self.term_key(t)]];
+        for (i, w) in term.words.iter().enumerate() {
+            let p = w.pat as usize;
+            if i != term.anchor && self.indexed[p] && (!w.prefix || self.stem_hits[p]) {
+                sets.push(vec![Key::Word(w.pat)]);
+            }
+        }
         sets
     }
 

@@ -443,3 +443,47 @@ fn error_toml_syntax_and_duplicate_indicator() {
         "duplicate context group `azerbaijan`",
     );
 }
+
+/// A rule is only evaluated when every word it needs was hit, and the other
+/// words of a phrase count among those (`Program::necessary`): that must
+/// hold when one of them is indexed as a whole word for another rule but
+/// is a `word*` here, or the rule would never be evaluated on its matches.
+#[test]
+fn phrase_words_other_rules_index_differently_still_match() {
+    let s = set(r#"
+[[rule]]
+id = "exact"
+indicator = "test"
+severity = "info"
+match = { any = ["war", "information", "smear"] }
+
+[[rule]]
+id = "phrases"
+indicator = "test"
+severity = "warning"
+match = { all = [
+  { any = ["information war*", "war* information", "smear campaign*", "hybrid attack"] },
+  { context = "azerbaijan" },
+] }
+"#);
+    let phrases = |text: &str| {
+        s.match_folded(&fold(text), "")
+            .iter()
+            .any(|m| m.rule == "phrases")
+    };
+    for text in [
+        "Baku: the 'information wars' go on",
+        "Information warfare against Azerbaijan",
+        "Wartime information from Baku",
+        "Baku decries smear campaigns",
+    ] {
+        assert!(phrases(text), "{text:?}");
+    }
+    for text in [
+        "Baku: the war of information",
+        "information in Baku",
+        "war in Baku",
+    ] {
+        assert!(!phrases(text), "{text:?}");
+    }
+}
