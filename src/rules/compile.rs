@@ -395,6 +395,7 @@ fn build_program(
         exprs: Vec::new(),
         always: Vec::new(),
         context_index: Vec::new(),
+        context_keys: Vec::new(),
         regex_wakes: false,
         term_anchor: Vec::new(),
         needs: Vec::new(),
@@ -413,6 +414,19 @@ fn build_program(
     p.indexed = indexed;
     p.stem_hits = stem;
     p.term_anchor = p.terms.iter().map(Term::anchor_pat).collect();
+    p.context_keys = p
+        .contexts
+        .iter()
+        .map(|terms| {
+            let mut keys: Vec<super::program::Key> = terms
+                .iter()
+                .map(|&t| super::program::Key::Word(p.term_anchor[t as usize]))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        })
+        .collect();
     p.context_index = (0..p.contexts.len())
         .map(|c| p.term_list(&p.contexts[c]))
         .collect();
@@ -420,9 +434,9 @@ fn build_program(
         .into_iter()
         .map(|(e, mask)| (p.add_gates(e), mask))
         .collect();
-    p.needs = p.exprs.iter().map(|(e, _)| p.needs_of(e)).collect();
-    for r in 0..p.exprs.len() {
-        match p.trigger(&p.exprs[r].0) {
+    let necessary: Vec<_> = p.exprs.iter().map(|(e, _)| p.necessary(e)).collect();
+    for (r, sets) in necessary.iter().enumerate() {
+        match sets.first().cloned() {
             None => p.always.push(r as u32),
             Some(keys) => {
                 for k in keys {
@@ -437,6 +451,7 @@ fn build_program(
             }
         }
     }
+    p.needs = necessary.into_iter().map(|sets| p.needs_of(sets)).collect();
     p.regex_wakes = p.by_regex.iter().any(|rules| !rules.is_empty());
     p
 }

@@ -164,6 +164,8 @@ pub struct Program {
     pub always: Vec<u32>,
     /// Per context group, its terms indexed by the word each needs.
     pub context_index: Vec<TermList>,
+    /// Per context group, the keys of its terms, sorted, each once.
+    pub context_keys: Vec<Vec<Key>>,
     /// Per rule whose expression is an `all`, for each child that needs a
     /// word: the words of which one must have been hit. A woken rule is
     /// only evaluated if every set meets the item's hits, so a rule woken
@@ -255,21 +257,40 @@ impl Program {
             Expr::Term(t) => self.term_sets(*t),
             Expr::Regex(r) => vec![vec![Key::Regex(*r)]],
             Expr::Near { terms, .. } => terms.iter().flat_map(|t| self.term_sets(*t)).collect(),
-            Expr::Context(c) => vec![
-                self.contexts[*c as usize]
-                    .iter()
-                    .map(|t| self.term_key(*t))
-                    .collect(),
-            ],
+            Expr::Context(c) => return vec![self.context_keys[*c as usize].clone()],
             Expr::Title(inner) | Expr::Gate(_, inner) => return self.necessary(inner),
-            Expr::Terms(list) => self.any_sets(
-                list.by_word
+            // As for an `any` of the terms, without a set per term: lists
+            // hold hundreds of inflected forms.
+            Expr::Terms(list) => {
+                let n = list
+                    .by_word
                     .iter()
-                    .map(|&(_, t)| self.term_sets(t))
-                    .collect(),
-            ),
+                    .map(|&(_, t)| self.term_keys(t).count())
+                    .max()
+                    .unwrap_or(1)
+                    .min(ANY_SETS);
+                (0..n)
+                    .map(|k| {
+                        let mut keys: Vec<Key> = list
+                            .by_word
+                            .iter()
+                            .map(|&(_, t)| {
+                                let mut keys = self.term_keys(t);
+                                let first = keys.next().expect("a term has an anchor");
+                                keys.take(k).last().unwrap_or(first)
+                            })
+                            .collect();
+                        keys.sort_unstable();
+                        keys.dedup();
+                        keys
+                    })
+                    .collect()
+            }
             Expr::Weighted { terms, threshold } if *threshold > 0.0 => {
-                vec![terms.iter().map(|(t, _)| self.term_key(*t)).collect()]
+                let mut keys: Vec<Key> = terms.iter().map(|(t, _)| self.term_key(*t)).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                vec![keys]
             }
             Expr::Weighted { .. } | Expr::None(_) => Vec::new(),
             Expr::Any(children) => {
@@ -281,11 +302,9 @@ impl Program {
             // `set_cost`).
             Expr::All(children) => children.iter().flat_map(|c| self.necessary(c)).collect(),
         };
-        for set in &mut sets {
-            set.sort_unstable();
-            set.dedup();
-        }
-        sets.sort_by_cached_key(|set| (self.set_cost(set), set.clone()));
+        // Each set is sorted and without repeats already; the sort is
+        // stable, so equal costs keep the expression's order.
+        sets.sort_by_cached_key(|set| self.set_cost(set));
         sets.dedup();
         sets
     }
@@ -304,10 +323,13 @@ impl Program {
             .min(ANY_SETS);
         (0..n)
             .map(|k| {
-                per_child
+                let mut keys: Vec<Key> = per_child
                     .iter()
                     .flat_map(|sets| sets[k.min(sets.len() - 1)].iter().copied())
-                    .collect()
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                keys
             })
             .collect()
     }
@@ -315,15 +337,17 @@ impl Program {
     /// The necessary sets of a term: its anchor, and each other indexed
     /// word of it (every word of a phrase must be in the text).
     fn term_sets(&self, t: u32) -> Vec<Vec<Key>> {
+        self.term_keys(t).map(|k| vec![k]).collect()
+    }
+
+    /// The keys of [`Program::term_sets`], one per set.
+    fn term_keys(&self, t: u32) -> impl Iterator<Item = Key> + '_ {
         let term = &self.terms[t as usize];
-        let mut sets = vec![vec![self.term_key(t)]];
-        for (i, w) in term.words.iter().enumerate() {
+        let others = term.words.iter().enumerate().filter(move |&(i, w)| {
             let p = w.pat as usize;
-            if i != term.anchor && self.indexed[p] && (!w.prefix || self.stem_hits[p]) {
-                sets.push(vec![Key::Word(w.pat)]);
-            }
-        }
-        sets
+            i != term.anchor && self.indexed[p] && (!w.prefix || self.stem_hits[p])
+        });
+        std::iter::once(self.term_key(t)).chain(others.map(|(_, w)| Key::Word(w.pat)))
     }
 
     /// Estimated cost of waking on a set of cues: regexes last, then by how
@@ -417,13 +441,12 @@ impl Program {
         }
     }
 
-    /// The word sets of [`Program::needs`] for one rule's expression:
-    /// every set of [`Program::necessary`] but the one that wakes the rule
+    /// The word sets of [`Program::needs`] for one rule's expression, given
+    /// its [`Program::necessary`] sets: every set but the one that wakes the rule
     /// (a woken rule has one of its words), rarest first, so that a rule
     /// woken for nothing fails on its first test. Sets with a regex are
     /// left out: the tests are on word bits.
-    pub fn needs_of(&self, e: &Expr) -> Vec<WordSet> {
-        let mut sets = self.necessary(e);
+    pub fn needs_of(&self, mut sets: Vec<Vec<Key>>) -> Vec<WordSet> {
         if sets
             .first()
             .is_some_and(|s| !s.iter().any(|k| matches!(k, Key::Regex(_))))

@@ -253,67 +253,69 @@ impl WordIndex {
             }
             stems[slot] = e;
         }
-        // Known words: every anchor, then the common words, each once,
-        // with the anchor equal to it and the stems shorter than it.
-        let stem_of: std::collections::HashMap<&[u8], u32> = stem_ids
-            .iter()
-            .map(|&w| (words[w as usize].as_bytes(), w))
-            .collect();
-        let mut listed: std::collections::HashSet<&[u8]> = Default::default();
-        let mut known_words: Vec<(&[u8], Option<u32>)> = Vec::new();
-        for &w in ids {
-            let bytes = words[w as usize].as_bytes();
-            if listed.insert(bytes) {
-                known_words.push((bytes, Some(w)));
-            }
-        }
-        for word in common {
-            let bytes = word.as_bytes();
-            if !bytes.is_empty()
-                && bytes.len() <= usize::from(u16::MAX)
-                && word.chars().all(is_word_char)
-                && listed.insert(bytes)
-            {
-                known_words.push((bytes, None));
-            }
-        }
-        let (size, known_shift) = table_size(known_words.len());
-        let mut known = vec![FREE; size];
-        let mut text = Vec::new();
-        let mut hits = Vec::new();
-        for (bytes, exact) in known_words {
-            let from = hits.len();
-            hits.extend(exact.map(|w| (w, bytes.len() as u32)));
-            for l in 1..bytes.len() {
-                if let Some(&w) = stem_of.get(&bytes[..l]) {
-                    hits.push((w, l as u32));
-                }
-            }
-            let head = pack(&bytes[..bytes.len().min(KEY)]);
-            let h = hash_word(bytes, 0, bytes.len(), head);
-            let mut slot = (h >> known_shift) as usize;
-            while known[slot].len != 0 {
-                slot = (slot + 1) & (size - 1);
-            }
-            known[slot] = Known {
-                head,
-                from: u32::try_from(text.len()).expect("known words fit in 4 GiB"),
-                len: bytes.len() as u16,
-                nhits: u16::try_from(hits.len() - from).expect("fewer than 65,536 hits a word"),
-                hits: from as u32,
-            };
-            text.extend_from_slice(bytes);
-        }
-        Some(WordIndex {
-            known,
-            known_shift,
-            text,
-            hits,
+        let mut index = WordIndex {
+            known: Vec::new(),
+            known_shift: 0,
+            text: Vec::new(),
+            hits: Vec::new(),
             stems,
             stem_shift,
             min_stem,
             long,
-        })
+        };
+        // Known words: every anchor and the common words, each once (an
+        // anchor's entry first), with the anchor equal to it and the stems
+        // shorter than it, as the stem table finds them for a word that
+        // is not known.
+        let mut known_words: Vec<(&[u8], Option<u32>)> = ids
+            .iter()
+            .map(|&w| (words[w as usize].as_bytes(), Some(w)))
+            .collect();
+        known_words.extend(
+            common
+                .into_iter()
+                .filter(|w| {
+                    !w.is_empty() && w.len() <= usize::from(u16::MAX) && w.chars().all(is_word_char)
+                })
+                .map(|w| (w.as_bytes(), None)),
+        );
+        // Anchors come first, so a common word that is also an anchor is
+        // found in the table when it comes again, and skipped.
+        let (size, known_shift) = table_size(known_words.len());
+        index.known = vec![FREE; size];
+        index.known_shift = known_shift;
+        let mut found = Vec::new();
+        for (bytes, exact) in known_words {
+            if index.known(bytes, 0, bytes).is_some() {
+                continue;
+            }
+            let from = index.hits.len();
+            found.clear();
+            index.stem_hits(bytes, 0, bytes.len(), 0, &mut found);
+            let stems = found.iter().map(|h| (h.pat, h.end - h.start));
+            let all: Vec<(u32, u32)> = exact
+                .map(|w| (w, bytes.len() as u32))
+                .into_iter()
+                .chain(stems)
+                .collect();
+            index.hits.extend(all);
+            let head = pack(&bytes[..bytes.len().min(KEY)]);
+            let h = hash_word(bytes, 0, bytes.len(), head);
+            let mut slot = (h >> known_shift) as usize;
+            while index.known[slot].len != 0 {
+                slot = (slot + 1) & (size - 1);
+            }
+            index.known[slot] = Known {
+                head,
+                from: u32::try_from(index.text.len()).expect("known words fit in 4 GiB"),
+                len: bytes.len() as u16,
+                nhits: u16::try_from(index.hits.len() - from)
+                    .expect("fewer than 65,536 hits a word"),
+                hits: from as u32,
+            };
+            index.text.extend_from_slice(bytes);
+        }
+        Some(index)
     }
 
     /// Approximate heap size of the index, in bytes.
@@ -411,6 +413,14 @@ impl WordIndex {
         }
         // `w` is no anchor (every anchor is known): only stems shorter
         // than it can hit.
+        self.stem_hits(bytes, start, end, field, out);
+    }
+
+    /// Appends the hits of the stems shorter than `bytes[start..end]`,
+    /// found by its prefixes.
+    #[inline]
+    fn stem_hits(&self, bytes: &[u8], start: usize, end: usize, field: u8, out: &mut Vec<Hit>) {
+        let w = &bytes[start..end];
         let mut key = load(bytes, start, self.min_stem.min(w.len()));
         for l in self.min_stem..w.len().min(KEY + 1) {
             let Some(e) = self.stem(key) else {
