@@ -166,12 +166,12 @@ pub struct Program {
     pub context_index: Vec<TermList>,
     /// Per context group, the keys of its terms, sorted, each once.
     pub context_keys: Vec<Vec<Key>>,
-    /// Per rule whose expression is an `all`, for each child that needs a
-    /// word: the words of which one must have been hit. A woken rule is
-    /// only evaluated if every set meets the item's hits, so a rule woken
-    /// by a common word (`ministry`) does not verify that word's phrases
-    /// when another of its conditions has no hit at all. Rarest first;
-    /// the set that woke the rule is not tested again (see `needs_of`).
+    /// Per rule, its necessary sets of words (see `necessary`): of each,
+    /// one word must have been hit. A woken rule is only evaluated if every
+    /// set meets the item's hits, so a rule woken by a common word
+    /// (`ministry`) does not verify that word's phrases when another of its
+    /// conditions has no hit at all. Rarest first; the set that woke the
+    /// rule is not tested again (see `needs_of`).
     pub needs: Vec<Vec<WordSet>>,
     /// Per word, whether it is in the scan's index (every anchor, and the
     /// less common other words of phrases): only those have `seen` bits.
