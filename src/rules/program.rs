@@ -275,9 +275,9 @@ impl Program {
                             .by_word
                             .iter()
                             .map(|&(_, t)| {
-                                let mut keys = self.term_keys(t);
-                                let first = keys.next().expect("a term has an anchor");
-                                keys.take(k).last().unwrap_or(first)
+                                // The k-th key, or the term's last.
+                                let keys = self.term_keys(t).take(k + 1);
+                                keys.last().expect("a term has an anchor")
                             })
                             .collect();
                         keys.sort_unstable();

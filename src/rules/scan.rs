@@ -286,25 +286,17 @@ impl WordIndex {
         index.known_shift = known_shift;
         let mut found = Vec::new();
         for (bytes, exact) in known_words {
-            if index.known(bytes, 0, bytes).is_some() {
+            let head = pack(&bytes[..bytes.len().min(KEY)]);
+            let h = hash_word(bytes, 0, bytes.len(), head);
+            let Err(slot) = index.find(head, h, bytes) else {
                 continue;
-            }
+            };
             let from = index.hits.len();
             found.clear();
             index.stem_hits(bytes, 0, bytes.len(), 0, &mut found);
+            let exact = exact.map(|w| (w, bytes.len() as u32));
             let stems = found.iter().map(|h| (h.pat, h.end - h.start));
-            let all: Vec<(u32, u32)> = exact
-                .map(|w| (w, bytes.len() as u32))
-                .into_iter()
-                .chain(stems)
-                .collect();
-            index.hits.extend(all);
-            let head = pack(&bytes[..bytes.len().min(KEY)]);
-            let h = hash_word(bytes, 0, bytes.len(), head);
-            let mut slot = (h >> known_shift) as usize;
-            while index.known[slot].len != 0 {
-                slot = (slot + 1) & (size - 1);
-            }
+            index.hits.extend(exact.into_iter().chain(stems));
             index.known[slot] = Known {
                 head,
                 from: u32::try_from(index.text.len()).expect("known words fit in 4 GiB"),
@@ -336,12 +328,19 @@ impl WordIndex {
     fn known(&self, bytes: &[u8], start: usize, w: &[u8]) -> Option<&Known> {
         let head = load(bytes, start, w.len().min(KEY));
         let h = hash_word(bytes, start, start + w.len(), head);
+        self.find(head, h, w).ok().map(|slot| &self.known[slot])
+    }
+
+    /// The slot of the known word `w` (first `KEY` bytes packed `head`,
+    /// hash `h`), or else the free slot where it would go.
+    #[inline(always)]
+    fn find(&self, head: u64, h: u64, w: &[u8]) -> Result<usize, usize> {
         let mask = self.known.len() - 1;
         let mut slot = (h >> self.known_shift) as usize;
         loop {
             let e = &self.known[slot];
             if e.len == 0 {
-                return None;
+                return Err(slot);
             }
             // Equal heads of words of up to KEY bytes are equal words (no
             // word byte is zero); a longer word's tail is compared too.
@@ -353,7 +352,7 @@ impl WordIndex {
                         &w[KEY..],
                     ))
             {
-                return Some(e);
+                return Ok(slot);
             }
             slot = (slot + 1) & mask;
         }
