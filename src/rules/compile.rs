@@ -345,6 +345,11 @@ fn choice<T: Copy>(
 /// `the`) would be hit in every text and tell nothing.
 const TRACK_MAX: u64 = 300;
 
+/// The least cost (per million words) of a context group's word when
+/// choosing which of a rule's necessary words wake it: as common as the
+/// commonest verbs of news.
+const CONTEXT_WORD_COST: u64 = 1000;
+
 fn build_program(
     c: Compiler,
     contexts: Vec<Vec<u32>>,
@@ -414,6 +419,15 @@ fn build_program(
     p.indexed = indexed;
     p.stem_hits = stem;
     p.term_anchor = p.terms.iter().map(Term::anchor_pat).collect();
+    // A context group's words (places, actors, the language's function
+    // words) are in most items of the theatre, however rare they are in
+    // news at large: never prefer them as the words that wake a rule.
+    for terms in &p.contexts {
+        for &t in terms {
+            let slot = &mut p.word_cost[p.term_anchor[t as usize] as usize];
+            *slot = (*slot).max(CONTEXT_WORD_COST);
+        }
+    }
     p.context_keys = p
         .contexts
         .iter()
