@@ -409,6 +409,37 @@ fn long_any_lists_behind_a_gate_behave_the_same() {
     assert!(!hits(&s, "police"));
 }
 
+/// Places are rare in news at large but in nearly every theatre item: a
+/// rule needing a context group and an event word is woken by the event
+/// word, whatever the frequency list says of the place names.
+#[test]
+fn rules_wake_on_event_words_not_on_context_groups() {
+    // Two village names nobody writes in news at large, and a common word.
+    let s = set(r#"
+[context.villages]
+terms = ["soyudlu", "qazaxda"]
+
+[[rule]]
+id = "r"
+indicator = "test"
+severity = "warning"
+match = { all = [{ context = "villages" }, "police"] }
+"#);
+    let p = &s.program;
+    let wakes = |word: &str| {
+        let w = p
+            .words
+            .iter()
+            .position(|x| x == word)
+            .expect("word compiled");
+        !p.by_word[w].is_empty()
+    };
+    assert!(wakes("police"));
+    assert!(!wakes("soyudlu") && !wakes("qazaxda"));
+    assert!(hits(&s, "Police disperse protest in Soyudlu"));
+    assert!(!hits(&s, "Soyudlu residents"));
+}
+
 #[test]
 fn regexes_run_lazily_unless_a_rule_needs_them_to_wake() {
     let s = rule(r#"{ all = ["flight", { any = ["azal", { regex = "\\bj2[-\\s]?8243\\b" }] }] }"#);
