@@ -234,6 +234,9 @@ impl Program {
             Expr::Title(inner) => self.eval(inner, mask & TITLE, s),
             Expr::Gate(bits, inner) => bits.intersects(s.seen) && self.eval(inner, mask, s),
             Expr::Terms(list) => list.any_candidate(s.seen, |t| self.term_in(t, mask, s)),
+            Expr::Keyed(list, children) => {
+                list.any_candidate(s.seen, |i| self.eval(&children[i as usize], mask, s))
+            }
             Expr::Near { terms, within } => {
                 fields(mask).any(|f| self.near_in(terms, *within, f, s))
             }
@@ -253,7 +256,9 @@ impl Program {
     fn collect(&self, e: &Expr, mask: u8, s: &Scan, out: &mut Vec<Span>) {
         match e {
             Expr::Term(t) => self.term_spans(*t, mask, s, out),
-            Expr::Any(v) | Expr::All(v) => v.iter().for_each(|c| self.collect(c, mask, s, out)),
+            Expr::Any(v) | Expr::All(v) | Expr::Keyed(_, v) => {
+                v.iter().for_each(|c| self.collect(c, mask, s, out))
+            }
             Expr::None(_) => {}
             Expr::Regex(r) => {
                 for f in fields(mask) {

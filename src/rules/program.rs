@@ -101,6 +101,11 @@ pub enum Expr {
     /// indexed by anchor word, so that only the terms whose anchor was hit
     /// are looked at (true if one of them occurs).
     Terms(TermList),
+    /// Added by [`Program::add_gates`]: the other children of a long `any`
+    /// (`near`s, `all`s) indexed under the words each cannot be true
+    /// without, so that only those whose words were hit are evaluated
+    /// (true if one of them is). The list maps words to child indices.
+    Keyed(TermList, Vec<Expr>),
 }
 
 /// `any` lists with at least this many plain terms keep them in a
@@ -129,6 +134,10 @@ impl WordSet {
 
 /// At most this many sets of cues for an `any` (see `Program::necessary`).
 const ANY_SETS: usize = 3;
+
+/// `any` lists with fewer children than this that need words (`near`,
+/// `all`) evaluate them one by one rather than by an [`Expr::Keyed`] index.
+const KEYED_MIN: usize = 3;
 
 /// `any` lists shorter than this are cheap enough to evaluate directly.
 const GATE_MIN_CHILDREN: usize = 6;
@@ -293,7 +302,7 @@ impl Program {
                 vec![keys]
             }
             Expr::Weighted { .. } | Expr::None(_) => Vec::new(),
-            Expr::Any(children) => {
+            Expr::Any(children) | Expr::Keyed(_, children) => {
                 self.any_sets(children.iter().map(|c| self.necessary(c)).collect())
             }
             // Prefer a set that needs no regex: words are found by the
@@ -362,14 +371,20 @@ impl Program {
 
     /// Indexes `terms` by their key words.
     pub fn term_list(&self, terms: &[u32]) -> TermList {
-        let mut by_word: Vec<(u32, u32)> = terms
+        let by_word: Vec<(u32, u32)> = terms
             .iter()
             .map(|&t| match self.term_key(t) {
                 Key::Word(w) => (w, t),
                 Key::Regex(_) => unreachable!("a term's key is a word"),
             })
             .collect();
+        self.keyed_list(by_word)
+    }
+
+    /// Indexes ids (terms, or an `any`'s children) by (word, id) pairs.
+    fn keyed_list(&self, mut by_word: Vec<(u32, u32)>) -> TermList {
         by_word.sort_unstable();
+        by_word.dedup();
         let keys: Vec<Key> = by_word.iter().map(|&(w, _)| Key::Word(w)).collect();
         let bits = self.word_bits(&keys).expect("only words");
         let mut rank_base = Vec::with_capacity(bits.blocks.len());
@@ -419,7 +434,8 @@ impl Program {
         match e {
             Expr::Any(children) => {
                 let children: Vec<Expr> = children.into_iter().map(|c| self.add_gates(c)).collect();
-                let mut children = self.group_terms(children);
+                let children = self.group_terms(children);
+                let mut children = self.key_children(children);
                 // A list of plain terms only is its own gate.
                 if children.len() == 1 && matches!(children[0], Expr::Terms(_)) {
                     return children.pop().expect("one child");
@@ -456,6 +472,46 @@ impl Program {
         sets.iter()
             .filter_map(|keys| self.word_bits(keys))
             .collect()
+    }
+
+    /// Moves the children of an `any` list that are not plain terms but
+    /// need some word to be true into one [`Expr::Keyed`], when there are
+    /// enough of them: a rule's list of `near`s is then tested only at the
+    /// ones whose words the text has. `any` is true when one child is,
+    /// whatever their order.
+    fn key_children(&self, children: Vec<Expr>) -> Vec<Expr> {
+        let words = |c: &Expr| -> Option<Vec<u32>> {
+            if matches!(c, Expr::Term(_) | Expr::Terms(_)) {
+                return None;
+            }
+            self.trigger(c)?
+                .into_iter()
+                .map(|k| match k {
+                    Key::Word(w) => Some(w),
+                    Key::Regex(_) => None,
+                })
+                .collect()
+        };
+        let keyable = children.iter().filter(|c| words(c).is_some()).count();
+        if keyable < KEYED_MIN {
+            return children;
+        }
+        let mut by_word = Vec::new();
+        let mut keyed = Vec::new();
+        let mut rest = Vec::new();
+        for c in children {
+            match words(&c) {
+                Some(ws) => {
+                    let i = keyed.len() as u32;
+                    by_word.extend(ws.into_iter().map(|w| (w, i)));
+                    keyed.push(c);
+                }
+                None => rest.push(c),
+            }
+        }
+        let list = self.keyed_list(by_word);
+        rest.push(Expr::Keyed(list, keyed));
+        rest
     }
 
     /// Moves the plain terms of an `any` list into one [`Expr::Terms`]

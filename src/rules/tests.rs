@@ -441,6 +441,37 @@ match = { all = [{ context = "villages" }, "police"] }
 }
 
 #[test]
+fn nears_and_alls_of_an_any_are_indexed_by_their_words() {
+    let s = rule(
+        r#"{ any = [
+            { near = ["police", "raid*"], within = 3 },
+            { near = ["border", "fire"], within = 2 },
+            { near = ["pipeline", "blast"], within = 4 },
+            { all = ["drone", { any = ["downed", "shot"] }] },
+        ] }"#,
+    );
+    // Each child is evaluated only when a word it needs was hit.
+    assert!(matches!(&s.program.exprs[0].0, program::Expr::Any(c)
+        if matches!(&c[..], [program::Expr::Keyed(_, v)] if v.len() == 4)));
+    for text in [
+        "Police raids in Baku",
+        "Border fire near Tovuz",
+        "Blast hits pipeline near Ganja",
+        "Drone shot down over Nakhchivan",
+    ] {
+        assert!(hits(&s, text), "{text:?}");
+    }
+    for text in [
+        "Police and the army will later raid",
+        "Fire station opens near the border",
+        "Drone show in Baku",
+        "Pipeline",
+    ] {
+        assert!(!hits(&s, text), "{text:?}");
+    }
+}
+
+#[test]
 fn regexes_run_lazily_unless_a_rule_needs_them_to_wake() {
     let s = rule(r#"{ all = ["flight", { any = ["azal", { regex = "\\bj2[-\\s]?8243\\b" }] }] }"#);
     assert!(!s.program.regex_wakes);
