@@ -492,15 +492,15 @@ impl Program {
                 })
                 .collect()
         };
-        let keyable = children.iter().filter(|c| words(c).is_some()).count();
-        if keyable < KEYED_MIN {
+        let keys: Vec<Option<Vec<u32>>> = children.iter().map(words).collect();
+        if keys.iter().flatten().count() < KEYED_MIN {
             return children;
         }
         let mut by_word = Vec::new();
         let mut keyed = Vec::new();
         let mut rest = Vec::new();
-        for c in children {
-            match words(&c) {
+        for (c, ws) in children.into_iter().zip(keys) {
+            match ws {
                 Some(ws) => {
                     let i = keyed.len() as u32;
                     by_word.extend(ws.into_iter().map(|w| (w, i)));
