@@ -305,10 +305,6 @@ impl Program {
             Expr::Any(children) | Expr::Keyed(_, children) => {
                 self.any_sets(children.iter().map(|c| self.necessary(c)).collect())
             }
-            // Prefer a set that needs no regex: words are found by the
-            // automaton pass anyway, regexes cost a pass each. Of the sets,
-            // the one least often present in news wakes least (see
-            // `set_cost`).
             Expr::All(children) => children.iter().flat_map(|c| self.necessary(c)).collect(),
         };
         // Each set is sorted and without repeats already; the sort is
@@ -359,8 +355,10 @@ impl Program {
         std::iter::once(self.term_key(t)).chain(others.map(|(_, w)| Key::Word(w.pat)))
     }
 
-    /// Estimated cost of waking on a set of cues: regexes last, then by how
-    /// often the words are in news, plus one per key; then the fewest keys.
+    /// Estimated cost of waking on a set of cues: regexes last (words are
+    /// found by the one pass over the text anyway, a regex costs a pass of
+    /// its own), then by how often the words are in news — the set least
+    /// often present wakes least — plus one per key; then the fewest keys.
     fn set_cost(&self, keys: &[Key]) -> (bool, u64, usize) {
         (
             keys.iter().any(|k| matches!(k, Key::Regex(_))),
