@@ -279,9 +279,17 @@ fn sources_items_and_indicators() {
         "{activity} of {n} matches"
     );
     assert!(aviation["baseline"].as_f64().unwrap() > 0.0);
-    // Far above a fresh baseline, the floors decide: high from 9, critical
-    // from 27.
-    let level = if activity >= 27.0 { "critical" } else { "high" };
+    // Far above a fresh baseline, the floors of the default score model
+    // decide: high from 9, critical from 27.
+    let critical = tocsin::score::level::ScoreModel::default().thresholds[2].min_activity;
+    let level_of = |activity: f64| {
+        if activity >= critical {
+            "critical"
+        } else {
+            "high"
+        }
+    };
+    let level = level_of(activity);
     assert_eq!(aviation["level"], level);
     assert_eq!(aviation["matches_7d"], n);
     let history = aviation["history"].as_array().unwrap();
@@ -301,10 +309,7 @@ fn sources_items_and_indicators() {
     assert_eq!(one["id"], "aviation-incident");
     let activity = one["activity"].as_f64().unwrap();
     assert!((full * 0.994..=full).contains(&activity), "{activity}");
-    assert_eq!(
-        one["level"],
-        if activity >= 27.0 { "critical" } else { "high" }
-    );
+    assert_eq!(one["level"], level_of(activity));
     assert_eq!(one["history"].as_array().unwrap().len(), 169);
     assert!(one["at"].is_string());
 }
