@@ -79,6 +79,8 @@ const NO_HIT: u32 = u32::MAX;
 /// allocate unless something matches.
 #[derive(Default)]
 struct Scratch {
+    /// The words of the field being scanned, as byte ranges.
+    words: Vec<(u32, u32)>,
     hits: Vec<Hit>,
     first: Vec<u32>,
     next: Vec<u32>,
@@ -122,7 +124,7 @@ impl Program {
             sc.hits.clear();
             if let Some(ac) = &self.ac {
                 for (f, text) in [title, summary].into_iter().enumerate() {
-                    ac.collect_hits(text, f as u8, &mut sc.hits);
+                    ac.collect_hits(text, f as u8, &mut sc.words, &mut sc.hits);
                 }
             }
             // The set runs up front only if some rule can only be woken by a

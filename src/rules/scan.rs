@@ -4,7 +4,9 @@
 //! the text: it starts at a word boundary, and `right_ok` says whether it
 //! also ends at one. Since hits only ever start at word starts, the pass
 //! splits the text into words and looks each word up in hash tables (see
-//! [`WordIndex`]) instead of running an automaton over every byte.
+//! [`WordIndex`]) instead of running an automaton over every byte. The
+//! words are found 64 bytes at a time with vector compares (see
+//! `for_each_word`), all of a field's words before any lookup.
 //!
 //! A hit that ends inside a word (`right_ok` false) is only reported for
 //! anchors that some term uses as a `word*` stem: every other term skips
@@ -374,27 +376,24 @@ impl WordIndex {
         }
     }
 
-    /// Appends the hits of the words in `text` (field number `field`) to `out`.
-    pub fn collect_hits(&self, text: &str, field: u8, out: &mut Vec<Hit>) {
+    /// Appends the hits of the words in `text` (field number `field`) to
+    /// `out`; `words` is a buffer for the text's words, reused by callers.
+    ///
+    /// The words are all found first and looked up after: two tight loops,
+    /// where one loop calling the lookup from each place a word ends kept
+    /// the lookup out of line.
+    pub fn collect_hits(
+        &self,
+        text: &str,
+        field: u8,
+        words: &mut Vec<(u32, u32)>,
+        out: &mut Vec<Hit>,
+    ) {
         let bytes = text.as_bytes();
-        let mut i = 0;
-        while i < bytes.len() {
-            let (n, word) = classify(text, bytes, i);
-            if !word {
-                i += n;
-                continue;
-            }
-            // A word starts at `i`: find its end.
-            let start = i;
-            i += n;
-            while i < bytes.len() {
-                let (n, word) = classify(text, bytes, i);
-                if !word {
-                    break;
-                }
-                i += n;
-            }
-            self.word_hits(bytes, start, i, field, out);
+        words.clear();
+        for_each_word(text, |start, end| words.push((start as u32, end as u32)));
+        for &(start, end) in words.iter() {
+            self.word_hits(bytes, start as usize, end as usize, field, out);
         }
     }
 
@@ -450,6 +449,146 @@ impl WordIndex {
     }
 }
 
+/// Bytes classified at once by [`word_bits`].
+const BLOCK: usize = 64;
+
+/// Calls `f(start, end)` for every word of `text`, a maximal run of word
+/// characters (`is_word_char`), in text order.
+///
+/// The text is classified 64 bytes at a time with 16-byte vector
+/// compares: a byte is a word byte if it is an ASCII letter or digit or is
+/// not ASCII. That is exact for the letters of `classify`'s fast paths
+/// (Cyrillic, Latin with diacritics), which are all of the feeds' letters
+/// but a few; a run that holds any other non-ASCII character (a dash, a
+/// quote, ×) is split again character by character. A byte loop had to
+/// predict the end of every word from a branch per byte; here a word's end
+/// is the next zero bit, and most words cost no mispredicted branch.
+#[inline(always)]
+fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
+    let bytes = text.as_bytes();
+    // The word in progress at the end of the previous block: its start, and
+    // whether it holds a character that needs the exact test.
+    let mut open: Option<(usize, bool)> = None;
+    let mut c3 = false;
+    let mut base = 0;
+    while base < bytes.len() {
+        let (mut word, special) = match bytes.get(base..base + BLOCK) {
+            Some(block) => word_bits(block.try_into().expect("a block"), &mut c3),
+            None => {
+                let mut tail = [0u8; BLOCK];
+                tail[..bytes.len() - base].copy_from_slice(&bytes[base..]);
+                word_bits(&tail, &mut c3)
+            }
+        };
+        if let Some((start, dirty)) = open {
+            // The word goes on until the first byte that is not a word byte.
+            let end = (!word).trailing_zeros();
+            if end as usize == BLOCK {
+                open = Some((start, dirty || special != 0));
+                base += BLOCK;
+                continue;
+            }
+            let run = (1u64 << end) - 1;
+            emit(
+                text,
+                start,
+                base + end as usize,
+                dirty || special & run != 0,
+                &mut f,
+            );
+            open = None;
+            word &= !run;
+        }
+        while word != 0 {
+            let s = word.trailing_zeros();
+            // Shifting in zeros from the top: `end` is 64 or more when the
+            // word runs to the end of the block.
+            let end = s + ((!word) >> s).trailing_zeros();
+            let dirty =
+                special != 0 && (special >> s) & (u64::MAX >> (64 - (end - s).min(64))) != 0;
+            if end as usize >= BLOCK {
+                open = Some((base + s as usize, dirty));
+                break;
+            }
+            emit(text, base + s as usize, base + end as usize, dirty, &mut f);
+            word &= !0 << end;
+        }
+        base += BLOCK;
+    }
+    if let Some((start, dirty)) = open {
+        emit(text, start, bytes.len(), dirty, &mut f);
+    }
+}
+
+/// Reports the run of word bytes `start..end`; a `dirty` run holds a
+/// character that is not known to be a word character, so it is split by
+/// `classify`.
+#[inline(always)]
+fn emit(text: &str, start: usize, end: usize, dirty: bool, f: &mut impl FnMut(usize, usize)) {
+    if !dirty {
+        f(start, end);
+        return;
+    }
+    split_exactly(text, start, end, f);
+}
+
+/// `for_each_word` for the characters of `text[start..end]`, one by one.
+#[cold]
+fn split_exactly(text: &str, start: usize, end: usize, f: &mut impl FnMut(usize, usize)) {
+    let bytes = text.as_bytes();
+    let mut i = start;
+    let mut word_start = None;
+    while i < end {
+        let (n, word) = classify(text, bytes, i);
+        match (word, word_start) {
+            (true, None) => word_start = Some(i),
+            (false, Some(s)) => {
+                f(s, i);
+                word_start = None;
+            }
+            _ => {}
+        }
+        i += n;
+    }
+    if let Some(s) = word_start {
+        f(s, end);
+    }
+}
+
+/// Bit `i` of the first mask is set if byte `i` of `block` is an ASCII
+/// letter or digit or is not ASCII; of the second, if it starts a
+/// character other than those of `classify`'s fast paths (so its run must
+/// be split exactly), or is the second byte of × or ÷. `c3` says whether
+/// the previous block ended with the byte 0xC3, and is set for the next.
+#[inline(always)]
+fn word_bits(block: &[u8; BLOCK], c3: &mut bool) -> (u64, u64) {
+    use wide::u8x16;
+    let mut word = 0u64;
+    let mut special = 0u64;
+    for (i, chunk) in block.chunks_exact(16).enumerate() {
+        let v = u8x16::new(chunk.try_into().expect("16 bytes"));
+        let high = v.to_bitmask();
+        let lower = v | u8x16::splat(0x20);
+        let alnum = (lower - u8x16::splat(b'a')).simd_lt(u8x16::splat(26))
+            | (v - u8x16::splat(b'0')).simd_lt(u8x16::splat(10));
+        word |= u64::from(alnum.to_bitmask() | high) << (16 * i);
+        if high != 0 {
+            let fast_lead = (v - u8x16::splat(0xC3)).simd_lt(u8x16::splat(7))
+                | (v - u8x16::splat(0xD0)).simd_lt(u8x16::splat(2));
+            let other_lead = v.simd_ge(u8x16::splat(0xC0)) & !fast_lead;
+            let lead_c3 = v.simd_eq(u8x16::splat(0xC3)).to_bitmask();
+            let x = (v.simd_eq(u8x16::splat(0x97)) | v.simd_eq(u8x16::splat(0xB7))).to_bitmask();
+            // × is C3 97 and ÷ is C3 B7: a 0x97 or 0xB7 right after 0xC3.
+            let after_c3 = (lead_c3 << 1) | u32::from(*c3);
+            special |= u64::from(other_lead.to_bitmask() | (x & after_c3)) << (16 * i);
+            *c3 = lead_c3 & 0x8000 != 0;
+        } else {
+            *c3 = false;
+        }
+    }
+    (word, special)
+}
+
 /// `a == b` for slices of one length, eight bytes at a time: words are
 /// short, and a call to `memcmp` for each hit showed in the profile.
 #[inline(always)]
@@ -497,6 +636,58 @@ mod tests {
         for (i, c) in text.char_indices() {
             let want = (c.len_utf8(), is_word_char(c));
             assert_eq!(classify(&text, bytes, i), want, "{c:?}");
+        }
+    }
+
+    /// Words split character by character with `is_word_char`.
+    fn words_by_chars(text: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, c) in text.char_indices() {
+            match (is_word_char(c), start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    out.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out.extend(start.map(|s| (s, text.len())));
+        out
+    }
+
+    /// The block splitter finds the words a character loop finds, whatever
+    /// falls on a block boundary: texts of every length up to four blocks,
+    /// from characters of each kind the splitter treats apart (ASCII
+    /// letters, digits and punctuation, two-byte letters, × and ÷ whose
+    /// lead is a letter's, dashes and quotes of three bytes, a letter of
+    /// four bytes, and other two-byte non-letters).
+    #[test]
+    fn block_split_agrees_with_chars() {
+        let pool: Vec<char> = "aZ9 ,.-'_\u{0}ёЖəöçşüığÄ×÷—«»“”𝐀😀§\u{a0}ԱაႠ\u{300}"
+            .chars()
+            .collect();
+        // A deterministic xorshift, so a failure can be replayed.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..20_000 {
+            let len = (next() % 100) as usize;
+            // Runs of one kind, so that long words and long gaps both occur.
+            let mut text = String::new();
+            while text.chars().count() < len {
+                let c = pool[(next() % pool.len() as u64) as usize];
+                let n = 1 + (next() % if round % 2 == 0 { 3 } else { 20 }) as usize;
+                text.extend(std::iter::repeat_n(c, n));
+            }
+            let mut got = Vec::new();
+            for_each_word(&text, |s, e| got.push((s, e)));
+            assert_eq!(got, words_by_chars(&text), "{text:?}");
         }
     }
 
@@ -575,7 +766,7 @@ mod tests {
             let index = WordIndex::new(&words, &ids, &stem, common.iter().copied()).unwrap();
             for text in texts {
                 let mut got = Vec::new();
-                index.collect_hits(text, 1, &mut got);
+                index.collect_hits(text, 1, &mut Vec::new(), &mut got);
                 let masked: String = std::iter::once(' ')
                     .chain(
                         text.chars()
