@@ -141,19 +141,27 @@ impl Program {
             {
                 return Vec::new();
             }
-            self.wake(sc, &regex);
             sc.seen.resize(self.words.len().div_ceil(64), 0);
+            self.wake(sc, &regex);
+            // Most items wake a rule only to fail one of its word tests:
+            // those need no more than the bits, so the lists of hits by
+            // pattern are only built when some rule passes them.
+            if !self.keep_needed(&mut sc.rules, &sc.seen) {
+                for h in &sc.hits {
+                    sc.seen[(h.pat / 64) as usize] = 0;
+                }
+                return Vec::new();
+            }
             sc.first.resize(self.words.len(), NO_HIT);
             sc.next.clear();
             sc.next.resize(sc.hits.len(), NO_HIT);
-            // Backwards, so that each pattern's list is in text order; a
-            // pattern's first hit is where its bit is set.
+            // Backwards, so that each pattern's list is in text order.
+            for h in &sc.hits {
+                sc.first[h.pat as usize] = NO_HIT;
+            }
             for (i, h) in sc.hits.iter().enumerate().rev() {
-                if sc.seen[(h.pat / 64) as usize] & (1 << (h.pat % 64)) != 0 {
-                    sc.next[i] = sc.first[h.pat as usize];
-                }
+                sc.next[i] = sc.first[h.pat as usize];
                 sc.first[h.pat as usize] = i as u32;
-                set_bit(&mut sc.seen, h.pat);
             }
             sc.contexts.clear();
             sc.contexts.resize(self.contexts.len() * 4, Cell::new(0));
@@ -178,7 +186,8 @@ impl Program {
         })
     }
 
-    /// Sets the bit of every rule woken by a hit, a regex match, or always.
+    /// Sets the bit of every rule woken by a hit, a regex match, or always,
+    /// and the `seen` bit of every pattern hit.
     fn wake(&self, sc: &mut Scratch, regex: &[Option<SetMatches>; 2]) {
         sc.rules.clear();
         sc.rules.resize(self.exprs.len().div_ceil(64), 0);
@@ -186,6 +195,7 @@ impl Program {
             set_bit(&mut sc.rules, r);
         }
         for h in &sc.hits {
+            set_bit(&mut sc.seen, h.pat);
             for &r in &self.by_word[h.pat as usize] {
                 set_bit(&mut sc.rules, r);
             }
@@ -199,6 +209,27 @@ impl Program {
         }
     }
 
+    /// Clears the bit of every woken rule that misses one of its necessary
+    /// sets of words (see `Program::needs`); true if any rule is left.
+    fn keep_needed(&self, rules: &mut [u64], seen: &[u64]) -> bool {
+        let mut left = false;
+        for (block, bits) in rules.iter_mut().enumerate() {
+            let mut todo = *bits;
+            while todo != 0 {
+                let r = block as u32 * 64 + todo.trailing_zeros();
+                todo &= todo - 1;
+                if !self.needs[r as usize]
+                    .iter()
+                    .all(|set| set.intersects(seen))
+                {
+                    *bits &= !(1 << (r % 64));
+                }
+            }
+            left |= *bits != 0;
+        }
+        left
+    }
+
     /// Evaluates the woken rules in rule order, consuming the bits.
     fn eval_woken(&self, rules: &mut [u64], scan: &Scan) -> Vec<RuleHit> {
         let mut out = Vec::new();
@@ -206,12 +237,6 @@ impl Program {
             while *bits != 0 {
                 let r = block as u32 * 64 + bits.trailing_zeros();
                 *bits &= *bits - 1;
-                if !self.needs[r as usize]
-                    .iter()
-                    .all(|set| set.intersects(scan.seen))
-                {
-                    continue;
-                }
                 let (expr, mask) = &self.exprs[r as usize];
                 if self.eval(expr, *mask, scan) {
                     let mut spans = Vec::new();
@@ -338,6 +363,11 @@ impl Program {
     }
 
     fn term_spans(&self, t: u32, mask: u8, s: &Scan, out: &mut Vec<Span>) {
+        // As in `term_in`: a matched rule's other terms were mostly not hit,
+        // and a bit test is cheaper than a call to `occurrences` per field.
+        if !s.seen(self.term_anchor[t as usize]) {
+            return;
+        }
         let term = &self.terms[t as usize];
         for f in fields(mask) {
             occurrences(term, f, s, |start, end| {
