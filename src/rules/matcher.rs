@@ -1,11 +1,12 @@
 //! Runs a [`Program`] over folded text.
 //!
-//! One pass of the Aho-Corasick automaton over the title and the summary
-//! (see `scan`) finds every word of every term that starts at a word
-//! boundary. Phrases are hits at consecutive word positions; only the rules
-//! indexed under a hit word (or, for rules that need one to wake, a matching
-//! regex) are evaluated, so text with no hits costs one automaton pass no
-//! matter how many rules there are.
+//! One pass over the words of the title and the summary (see `scan`)
+//! finds every word of every term that starts at a word boundary. Phrases
+//! are hits at consecutive word positions; only the rules indexed under a
+//! hit word (or, for rules that need one to wake, a matching regex) are
+//! woken, and only those whose necessary sets of words were all hit are
+//! evaluated, so text with no hits costs one pass over its words no matter
+//! how many rules there are.
 
 use std::cell::{Cell, RefCell};
 

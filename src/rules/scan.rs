@@ -658,13 +658,25 @@ mod tests {
     }
 
     /// The block splitter finds the words a character loop finds, whatever
-    /// falls on a block boundary: texts of every length up to four blocks,
-    /// from characters of each kind the splitter treats apart (ASCII
-    /// letters, digits and punctuation, two-byte letters, × and ÷ whose
-    /// lead is a letter's, dashes and quotes of three bytes, a letter of
-    /// four bytes, and other two-byte non-letters).
+    /// falls on a block boundary: texts of up to 100 characters (up to six
+    /// blocks) from characters of each kind the splitter treats apart
+    /// (ASCII letters, digits and punctuation, two-byte letters, × and ÷
+    /// whose lead is a letter's, dashes and quotes of three bytes, a letter
+    /// of four bytes, and other two-byte non-letters), and × and ÷ split by
+    /// a block boundary.
     #[test]
     fn block_split_agrees_with_chars() {
+        for (text, words) in [
+            (format!("{}×b", "a".repeat(63)), vec![(0, 63), (65, 66)]),
+            (format!("{}a÷b", "ж".repeat(31)), vec![(0, 63), (65, 66)]),
+            (format!("{}ö{}", "a".repeat(63), "b"), vec![(0, 66)]),
+            ("a".repeat(64), vec![(0, 64)]),
+        ] {
+            let mut got = Vec::new();
+            for_each_word(&text, |s, e| got.push((s, e)));
+            assert_eq!(got, words, "{text:?}");
+            assert_eq!(got, words_by_chars(&text), "{text:?}");
+        }
         let pool: Vec<char> = "aZ9 ,.-'_\u{0}ёЖəöçşüığÄ×÷—«»“”𝐀😀§\u{a0}ԱაႠ\u{300}"
             .chars()
             .collect();
