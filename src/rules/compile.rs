@@ -391,6 +391,7 @@ fn build_program(
     let mut p = Program {
         ac,
         by_word: vec![Vec::new(); c.word_texts.len()],
+        wakes: Vec::new(),
         by_regex: vec![Vec::new(); c.regexes.len()],
         words: c.word_texts,
         terms: c.terms,
@@ -466,6 +467,12 @@ fn build_program(
         }
     }
     p.needs = necessary.into_iter().map(|sets| p.needs_of(sets)).collect();
+    p.wakes = vec![0; p.words.len().div_ceil(64)];
+    for (w, rules) in p.by_word.iter().enumerate() {
+        if !rules.is_empty() {
+            p.wakes[w / 64] |= 1 << (w % 64);
+        }
+    }
     p.regex_wakes = p.by_regex.iter().any(|rules| !rules.is_empty());
     p
 }

@@ -197,8 +197,10 @@ impl Program {
         }
         for h in &sc.hits {
             set_bit(&mut sc.seen, h.pat);
-            for &r in &self.by_word[h.pat as usize] {
-                set_bit(&mut sc.rules, r);
+            if self.wakes[(h.pat / 64) as usize] & (1 << (h.pat % 64)) != 0 {
+                for &r in &self.by_word[h.pat as usize] {
+                    set_bit(&mut sc.rules, r);
+                }
             }
         }
         for m in regex.iter().flatten() {

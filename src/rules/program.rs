@@ -164,6 +164,10 @@ pub struct Program {
     pub exprs: Vec<(Expr, u8)>,
     /// Rules to wake when a pattern is hit, by pattern id.
     pub by_word: Vec<Vec<u32>>,
+    /// Bitset of the patterns whose `by_word` list is not empty: most hits
+    /// wake nothing, and a bit in this small array is found without loading
+    /// a list header from a table too large for the first-level cache.
+    pub wakes: Vec<u64>,
     /// Rules to wake when a regex matches, by regex id.
     pub by_regex: Vec<Vec<u32>>,
     /// True when some rule can only be woken by a regex, so the regex set
