@@ -55,7 +55,7 @@ impl Scan<'_> {
     }
 
     fn seen(&self, pat: u32) -> bool {
-        self.seen[(pat / 64) as usize] & (1 << (pat % 64)) != 0
+        has_bit(self.seen, pat)
     }
 
     /// Hits of pattern `pat` in `field`, in text order.
@@ -97,6 +97,18 @@ thread_local! {
 
 fn set_bit(bits: &mut [u64], i: u32) {
     bits[(i / 64) as usize] |= 1 << (i % 64);
+}
+
+fn has_bit(bits: &[u64], i: u32) -> bool {
+    bits[(i / 64) as usize] & (1 << (i % 64)) != 0
+}
+
+/// Zeroes the `seen` blocks of the item's hits (cheaper than clearing the
+/// whole bitset, which has a block per 64 patterns of the pack).
+fn clear_seen(sc: &mut Scratch) {
+    for h in &sc.hits {
+        sc.seen[(h.pat / 64) as usize] = 0;
+    }
 }
 
 /// A rule that matched, with the spans of the terms that made it match.
@@ -148,9 +160,7 @@ impl Program {
             // those need no more than the bits, so the lists of hits by
             // pattern are only built when some rule passes them.
             if !self.keep_needed(&mut sc.rules, &sc.seen) {
-                for h in &sc.hits {
-                    sc.seen[(h.pat / 64) as usize] = 0;
-                }
+                clear_seen(sc);
                 return Vec::new();
             }
             sc.first.resize(self.words.len(), NO_HIT);
@@ -180,9 +190,7 @@ impl Program {
                 regex_memo: &sc.regexes,
             };
             let out = self.eval_woken(&mut sc.rules, &scan);
-            for h in &sc.hits {
-                sc.seen[(h.pat / 64) as usize] = 0;
-            }
+            clear_seen(sc);
             out
         })
     }
@@ -197,7 +205,7 @@ impl Program {
         }
         for h in &sc.hits {
             set_bit(&mut sc.seen, h.pat);
-            if self.wakes[(h.pat / 64) as usize] & (1 << (h.pat % 64)) != 0 {
+            if has_bit(&self.wakes, h.pat) {
                 for &r in &self.by_word[h.pat as usize] {
                     set_bit(&mut sc.rules, r);
                 }
