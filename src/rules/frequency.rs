@@ -19,6 +19,8 @@ struct Table {
     /// Listed words in byte order with the running sum of their figures,
     /// for the total of all words that start with a stem.
     sorted: Vec<(&'static str, u64)>,
+    /// Listed words, most frequent first.
+    by_count: Vec<&'static str>,
 }
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
@@ -31,13 +33,20 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
         })
         .collect();
     let exact = sorted.iter().copied().collect();
+    let mut by_count = sorted.clone();
+    by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let by_count = by_count.into_iter().map(|(w, _)| w).collect();
     sorted.sort_unstable();
     let mut sum = 0;
     for entry in &mut sorted {
         sum += entry.1;
         entry.1 = sum;
     }
-    Table { exact, sorted }
+    Table {
+        exact,
+        sorted,
+        by_count,
+    }
 });
 
 /// Occurrences per million words of `word` (folded), 0 if not listed.
@@ -45,9 +54,10 @@ pub fn of_word(word: &str) -> u64 {
     TABLE.exact.get(word).copied().unwrap_or(0)
 }
 
-/// Every listed word: the words ordinary news text is mostly made of.
+/// Every listed word, most frequent first: the words ordinary news text is
+/// mostly made of.
 pub fn listed() -> impl Iterator<Item = &'static str> {
-    TABLE.sorted.iter().map(|(w, _)| *w)
+    TABLE.by_count.iter().copied()
 }
 
 /// Occurrences per million words of all listed words that start with

@@ -139,19 +139,15 @@ fn pack(bytes: &[u8]) -> u64 {
 
 const MUL: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// `pack(&bytes[at..at + len])` for `len <= KEY`, as one unaligned load
-/// and a mask when the text goes on for eight bytes (`pack` is a loop).
+/// `pack(&bytes[at..at + len])` for `1 <= len <= KEY`, as one unaligned
+/// load and a mask when the text goes on for eight bytes (`pack` is a
+/// loop).
 #[inline(always)]
 fn load(bytes: &[u8], at: usize, len: usize) -> u64 {
-    debug_assert!(len <= KEY);
+    debug_assert!((1..=KEY).contains(&len));
     match bytes.get(at..at + 8) {
         Some(b) => {
-            let v = u64::from_le_bytes(b.try_into().expect("8 bytes"));
-            if len >= 8 {
-                v
-            } else {
-                v & ((1 << (8 * len)) - 1)
-            }
+            u64::from_le_bytes(b.try_into().expect("8 bytes")) & (u64::MAX >> (64 - 8 * len))
         }
         None => pack(&bytes[at..at + len]),
     }
@@ -159,17 +155,22 @@ fn load(bytes: &[u8], at: usize, len: usize) -> u64 {
 
 /// Hash of the word `bytes[from..to]`, whose first [`KEY`] bytes packed
 /// are `head`: one multiplication for a word of up to [`KEY`] bytes (most
-/// words), which `head` holds whole.
+/// words), which `head` holds whole; for a longer word, one more with its
+/// last eight bytes (words that differ only in between share a slot's
+/// probe sequence, and are told apart by `same_tail`).
 #[inline(always)]
 fn hash_word(bytes: &[u8], from: usize, to: usize, head: u64) -> u64 {
-    let mut h = (head ^ (to - from) as u64).wrapping_mul(MUL);
-    let mut at = from + KEY;
-    while at < to {
-        let n = (to - at).min(KEY);
-        h = (h.rotate_left(29) ^ load(bytes, at, n)).wrapping_mul(MUL);
-        at += n;
+    let h = (head ^ (to - from) as u64).wrapping_mul(MUL);
+    if to - from <= KEY {
+        return h;
     }
-    h
+    (h.rotate_left(29) ^ eight_at(bytes, to - 8)).wrapping_mul(MUL)
+}
+
+/// The eight bytes of `bytes` at `at`, as one load.
+#[inline(always)]
+fn eight_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
 /// A power-of-two table size for `n` entries (at most two thirds full),
@@ -185,8 +186,9 @@ impl WordIndex {
     /// Builds the index over the words `ids` of `words` (folded, word
     /// characters only); `stem[i]` says whether some term uses `ids[i]` as
     /// a `word*` stem. Hits report the ids. `common` are words of ordinary
-    /// text to know in advance (words that are not made of word characters
-    /// are ignored); they change how fast a text is scanned, never its hits.
+    /// text to know in advance, most frequent first (words that are not
+    /// made of word characters are ignored); they change how fast a text is
+    /// scanned, never its hits.
     pub fn new<'a>(
         words: &[String],
         ids: &[u32],
@@ -265,24 +267,29 @@ impl WordIndex {
             min_stem,
             long,
         };
-        // Known words: every anchor and the common words, each once (an
-        // anchor's entry first), with the anchor equal to it and the stems
-        // shorter than it, as the stem table finds them for a word that
-        // is not known.
-        let mut known_words: Vec<(&[u8], Option<u32>)> = ids
+        // Known words: every anchor and the common words, each once, with
+        // the anchor equal to it and the stems shorter than it, as the stem
+        // table finds them for a word that is not known. Most frequent
+        // first: a word inserted earlier takes its own slot and a later one
+        // that wants it probes on, so the words most of a text is made of
+        // are found at the first slot they look at. The common words come
+        // in that order (an anchor among them takes its place there), the
+        // other anchors (rare by the list) last.
+        let mut anchors: std::collections::HashMap<&[u8], u32> = ids
             .iter()
-            .map(|&w| (words[w as usize].as_bytes(), Some(w)))
+            .map(|&w| (words[w as usize].as_bytes(), w))
             .collect();
-        known_words.extend(
-            common
-                .into_iter()
-                .filter(|w| {
-                    !w.is_empty() && w.len() <= usize::from(u16::MAX) && w.chars().all(is_word_char)
-                })
-                .map(|w| (w.as_bytes(), None)),
-        );
-        // Anchors come first, so a common word that is also an anchor is
-        // found in the table when it comes again, and skipped.
+        let mut known_words: Vec<(&[u8], Option<u32>)> = common
+            .into_iter()
+            .filter(|w| {
+                !w.is_empty() && w.len() <= usize::from(u16::MAX) && w.chars().all(is_word_char)
+            })
+            .map(|w| (w.as_bytes(), anchors.remove(w.as_bytes())))
+            .collect();
+        known_words.extend(ids.iter().filter_map(|&w| {
+            let bytes = words[w as usize].as_bytes();
+            anchors.remove(bytes).map(|w| (bytes, Some(w)))
+        }));
         let (size, known_shift) = table_size(known_words.len());
         index.known = vec![FREE; size];
         index.known_shift = known_shift;
@@ -348,11 +355,7 @@ impl WordIndex {
             // word byte is zero); a longer word's tail is compared too.
             if e.head == head
                 && usize::from(e.len) == w.len()
-                && (w.len() <= KEY
-                    || same_bytes(
-                        &self.text[e.from as usize + KEY..][..w.len() - KEY],
-                        &w[KEY..],
-                    ))
+                && (w.len() <= KEY || same_tail(&self.text[e.from as usize..][..w.len()], w))
             {
                 return Ok(slot);
             }
@@ -393,14 +396,34 @@ impl WordIndex {
         words.clear();
         for_each_word(text, |start, end| words.push((start as u32, end as u32)));
         for &(start, end) in words.iter() {
-            self.word_hits(bytes, start as usize, end as usize, field, out);
+            let (start, end) = (start as usize, end as usize);
+            let len = end - start;
+            // Most words are known and found at their first slot: this loop
+            // handles those, and leaves the rest (a word further on, a word
+            // to look up by its prefixes) to `word_hits`, out of line, so
+            // that its registers stay here.
+            let head = load(bytes, start, len.min(KEY));
+            let h = hash_word(bytes, start, end, head);
+            let k = &self.known[(h >> self.known_shift) as usize];
+            if k.head == head
+                && usize::from(k.len) == len
+                && (len <= KEY
+                    || same_tail(&self.text[k.from as usize..][..len], &bytes[start..end]))
+            {
+                let from = k.hits as usize;
+                for &(word, n) in &self.hits[from..from + usize::from(k.nhits)] {
+                    out.push(hit(word, field, start, n as usize, len));
+                }
+                continue;
+            }
+            self.word_hits(bytes, start, end, field, out);
         }
     }
 
     /// Appends the hits of the anchors that are prefixes of `w`, the word
     /// at `start`: a known word's from the table, any other word's by its
     /// prefixes (hits at one start are in no particular order).
-    #[inline]
+    #[inline(never)]
     fn word_hits(&self, bytes: &[u8], start: usize, end: usize, field: u8, out: &mut Vec<Hit>) {
         let w = &bytes[start..end];
         if let Some(k) = self.known(bytes, start, w) {
@@ -589,18 +612,21 @@ fn word_bits(block: &[u8; BLOCK], c3: &mut bool) -> (u64, u64) {
     (word, special)
 }
 
-/// `a == b` for slices of one length, eight bytes at a time: words are
+/// `a[KEY..] == b[KEY..]` for slices of one length above [`KEY`], eight
+/// bytes at a time, the last eight overlapping the ones before: words are
 /// short, and a call to `memcmp` for each hit showed in the profile.
 #[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (p, q) in (&mut x).zip(&mut y) {
-        let word = |c: &[u8]| u64::from_le_bytes(c.try_into().expect("8 bytes"));
-        if word(p) != word(q) {
+fn same_tail(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    debug_assert!(n > KEY && b.len() == n);
+    let mut at = KEY;
+    while at + 8 < n {
+        if eight_at(a, at) != eight_at(b, at) {
             return false;
         }
+        at += 8;
     }
-    pack(x.remainder()) == pack(y.remainder())
+    eight_at(a, n - 8) == eight_at(b, n - 8)
 }
 
 #[inline(always)]
@@ -623,7 +649,7 @@ mod tests {
     fn load_is_pack() {
         let bytes = b"abcdefghijklmnopq";
         for at in 0..bytes.len() {
-            for len in 0..=KEY.min(bytes.len() - at) {
+            for len in 1..=KEY.min(bytes.len() - at) {
                 assert_eq!(load(bytes, at, len), pack(&bytes[at..at + len]));
             }
         }
@@ -731,6 +757,11 @@ mod tests {
             "москва",
             "московскийрайон",
             "abc",
+            // Long words alike in their first and last eight bytes and
+            // their length: one hash, told apart by their middles.
+            "abcdefghxijklmnop",
+            "abcdefghyijklmnop",
+            "abcdefgh12345678xijklmnop",
         ]
         .map(String::from)
         .to_vec();
@@ -746,6 +777,8 @@ mod tests {
             "",
             "   ",
             "abcdefghij",
+            "abcdefghyijklmnop abcdefghzijklmnop abcdefghxijklmnops abcdefgh12345678xijklmnop",
+            "abcdefgh12345678yijklmnop abcdefghxijklmnop",
         ];
         let stem_choices: [fn(usize) -> bool; 4] =
             [|i| i % 2 == 0, |i| i % 2 == 1, |_| true, |_| false];
@@ -767,6 +800,8 @@ mod tests {
                 "московскийрайонный",
                 "во",
                 "zzz",
+                "abcdefghzijklmnop",
+                "abcdefgh12345678yijklmnop",
             ],
             &["a b", "", "a-b", "ba÷"],
         ];
