@@ -197,6 +197,7 @@ impl Program {
 
     /// Sets the bit of every rule woken by a hit, a regex match, or always,
     /// and the `seen` bit of every pattern hit.
+    #[inline(never)]
     fn wake(&self, sc: &mut Scratch, regex: &[Option<SetMatches>; 2]) {
         sc.rules.clear();
         sc.rules.resize(self.exprs.len().div_ceil(64), 0);
@@ -222,6 +223,7 @@ impl Program {
 
     /// Clears the bit of every woken rule that misses one of its necessary
     /// sets of words (see `Program::needs`); true if any rule is left.
+    #[inline(never)]
     fn keep_needed(&self, rules: &mut [u64], seen: &[u64]) -> bool {
         let mut left = false;
         for (block, bits) in rules.iter_mut().enumerate() {
@@ -289,13 +291,21 @@ impl Program {
         }
     }
 
-    /// Records the spans of every term that supports the match; terms under
-    /// `none` are skipped because their absence is what matched.
+    /// Records the spans of the terms that make `e`, which is true, true:
+    /// those of every child of an `all`, of the children of an `any` that
+    /// are true, and none under `none` (their absence is what matched). A
+    /// word of a branch that failed (`killed` of an `all` whose other part
+    /// is missing) is not what the rule matched on, so it is not reported.
     fn collect(&self, e: &Expr, mask: u8, s: &Scan, out: &mut Vec<Span>) {
         match e {
             Expr::Term(t) => self.term_spans(*t, mask, s, out),
-            Expr::Any(v) | Expr::All(v) | Expr::Keyed(_, v) => {
-                v.iter().for_each(|c| self.collect(c, mask, s, out))
+            Expr::All(v) => v.iter().for_each(|c| self.collect(c, mask, s, out)),
+            Expr::Any(v) => v.iter().for_each(|c| self.collect_if_true(c, mask, s, out)),
+            Expr::Keyed(list, v) => {
+                list.any_candidate(s.seen, |i| {
+                    self.collect_if_true(&v[i as usize], mask, s, out);
+                    false
+                });
             }
             Expr::None(_) => {}
             Expr::Regex(r) => {
@@ -330,6 +340,19 @@ impl Program {
             Expr::Weighted { terms, .. } => terms
                 .iter()
                 .for_each(|(t, _)| self.term_spans(*t, mask, s, out)),
+        }
+    }
+
+    /// `collect` for a child of an `any`, which may be false. A term, a
+    /// list of terms, a context or a regex has spans only where it is true;
+    /// anything else is evaluated first.
+    fn collect_if_true(&self, e: &Expr, mask: u8, s: &Scan, out: &mut Vec<Span>) {
+        let plain = matches!(
+            e,
+            Expr::Term(_) | Expr::Terms(_) | Expr::Context(_) | Expr::Regex(_)
+        );
+        if plain || self.eval(e, mask, s) {
+            self.collect(e, mask, s, out);
         }
     }
 

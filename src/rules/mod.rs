@@ -165,9 +165,8 @@ impl RuleSet {
             .map(|h| {
                 let rule = &self.rules[h.rule as usize];
                 let mut terms: Vec<String> = Vec::new();
-                let mut order = h.spans.clone();
-                order.sort_by_key(|s| (s.field, s.start));
-                for s in &order {
+                // Spans come sorted, so terms are in order of appearance.
+                for s in &h.spans {
                     let text = &texts[s.field as usize][s.start..s.end];
                     if !terms.iter().any(|t| t == text) {
                         terms.push(text.to_owned());

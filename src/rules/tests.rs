@@ -212,6 +212,23 @@ fn match_reports_terms_spans_and_labels() {
 }
 
 #[test]
+fn terms_come_from_the_branches_that_matched() {
+    // `killed` is in the text, but its `all` lacks `soldiers`: the rule
+    // matched on `shootout` alone, and only that is reported. A keyed
+    // list (three `near`s) and a plain `any` are both covered.
+    let s = rule(
+        r#"{ any = ["shootout", { all = ["killed", "soldiers"] },
+            { near = ["border", "clash"], within = 3 }, { near = ["troops", "fired"], within = 3 },
+            { near = ["shots", "fired"], within = 3 }] }"#,
+    );
+    let m = s.match_folded(&fold("Border shootout: two killed, shots heard"), "");
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].terms, ["shootout"]);
+    let m = s.match_folded(&fold("Soldiers killed as troops fired near the border"), "");
+    assert_eq!(m[0].terms, ["soldiers", "killed", "troops", "fired"]);
+}
+
+#[test]
 fn shadow_rules_match_with_the_flag() {
     let s = set(
         "[[rule]]\nid = \"s\"\nindicator = \"test\"\nseverity = \"critical\"\nmode = \"shadow\"\nmatch = \"raid\"\n",
