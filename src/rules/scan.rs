@@ -485,7 +485,9 @@ const BLOCK: usize = 64;
 /// but a few; a run that holds any other non-ASCII character (a dash, a
 /// quote, ×) is split again character by character. A byte loop had to
 /// predict the end of every word from a branch per byte; here a word's end
-/// is the next zero bit, and most words cost no mispredicted branch.
+/// is the next zero bit, and most words cost no mispredicted branch. In a
+/// block with no such character (most), the words' first and last bytes
+/// are two masks, and each word costs two bit scans.
 #[inline(always)]
 fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
     let bytes = text.as_bytes();
@@ -521,6 +523,27 @@ fn for_each_word(text: &str, mut f: impl FnMut(usize, usize)) {
             );
             open = None;
             word &= !run;
+        }
+        if special == 0 {
+            // No run of this block needs the exact test: take every word's
+            // first and last byte from two masks, a bit scan each.
+            let mut starts = word & !(word << 1);
+            let mut lasts = word & !(word >> 1);
+            if word >> 63 != 0 {
+                // The last run goes on into the next block. (Its last bit
+                // stays in `lasts`, above every start left: never read.)
+                let s = 63 - starts.leading_zeros();
+                open = Some((base + s as usize, false));
+                starts &= !(1 << s);
+            }
+            while starts != 0 {
+                let (s, l) = (starts.trailing_zeros(), lasts.trailing_zeros());
+                f(base + s as usize, base + l as usize + 1);
+                starts &= starts - 1;
+                lasts &= lasts - 1;
+            }
+            base += BLOCK;
+            continue;
         }
         while word != 0 {
             let s = word.trailing_zeros();
