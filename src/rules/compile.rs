@@ -351,28 +351,155 @@ const TRACK_MAX: u64 = 300;
 const CONTEXT_WORD_COST: u64 = 1000;
 
 fn build_program(
-    c: Compiler,
+    mut c: Compiler,
     contexts: Vec<Vec<u32>>,
     exprs: Vec<(super::program::Expr, u8)>,
 ) -> Program {
-    // Anchor words go into the index; the other words of a phrase are
-    // checked against the text next to an anchor hit (see `matcher`). The
-    // less common of those other words go in too: their hits wake nothing,
-    // but a rule woken through `website` in "fake website" is then left
-    // alone unless `fake` was hit as well (see `Program::necessary`).
-    let mut indexed = vec![false; c.word_texts.len()];
-    // Words that some term uses as a `word*` stem: only those need hits
-    // that end inside a word.
-    let mut stem = vec![false; c.word_texts.len()];
-    for t in &c.terms {
+    renumber_words(&mut c, &contexts, &exprs);
+    build_numbered(c, contexts, exprs)
+}
+
+/// Numbers the words so that the words of each necessary set are
+/// neighbours: a set is stored as the 64-bit blocks that hold its words,
+/// and a woken rule's sets are tested block by block. Numbered in the
+/// order the rules first named them, a set of 40 words spread over 14 of
+/// ~140 blocks, and testing the sets of the rules that an ordinary item
+/// wakes cost more than finding its words. The sets that are tested (all
+/// but each rule's first, which wakes it) are placed first.
+fn renumber_words(c: &mut Compiler, contexts: &[Vec<u32>], exprs: &[(super::program::Expr, u8)]) {
+    use super::program::Key;
+    let p = program_shape(c.word_texts.clone(), c.terms.clone(), contexts.to_vec());
+    let necessary: Vec<Vec<Vec<Key>>> = exprs.iter().map(|(e, _)| p.necessary(e)).collect();
+    let tested = necessary.iter().flat_map(|sets| sets.iter().skip(1));
+    let waking = necessary.iter().flat_map(|sets| sets.first());
+    let words = tested.chain(waking).flatten().filter_map(|k| match k {
+        Key::Word(w) => Some(*w),
+        Key::Regex(_) => None,
+    });
+    let mut new_id = vec![u32::MAX; p.words.len()];
+    let mut next = 0;
+    for w in words.chain(0..p.words.len() as u32) {
+        if new_id[w as usize] == u32::MAX {
+            new_id[w as usize] = next;
+            next += 1;
+        }
+    }
+    let mut texts = vec![String::new(); new_id.len()];
+    for (old, text) in c.word_texts.drain(..).enumerate() {
+        texts[new_id[old] as usize] = text;
+    }
+    c.word_texts = texts;
+    for id in c.words.values_mut() {
+        *id = new_id[*id as usize];
+    }
+    for t in &mut c.terms {
+        for w in &mut t.words {
+            w.pat = new_id[w.pat as usize];
+        }
+    }
+}
+
+/// The fields of a [`Program`] that depend on its words and terms only
+/// (what `Program::necessary` reads), for [`build_program`] to number the
+/// words by.
+fn program_shape(words: Vec<String>, terms: Vec<Term>, contexts: Vec<Vec<u32>>) -> Program {
+    let mut p = Program {
+        ac: None,
+        by_word: Vec::new(),
+        wakes: Vec::new(),
+        by_regex: Vec::new(),
+        words,
+        terms,
+        contexts,
+        regexes: Vec::new(),
+        regex_set: None,
+        exprs: Vec::new(),
+        always: Vec::new(),
+        context_index: Vec::new(),
+        context_keys: Vec::new(),
+        regex_wakes: false,
+        term_anchor: Vec::new(),
+        needs: Vec::new(),
+        indexed: Vec::new(),
+        stem_hits: Vec::new(),
+        word_cost: Vec::new(),
+    };
+    let (indexed, stem) = indexed_words(&p.words, &p.terms);
+    p.indexed = indexed;
+    p.stem_hits = stem;
+    shape(&mut p);
+    p
+}
+
+/// Which words go into the index, and which of those some term uses as a
+/// `word*` stem.
+///
+/// Anchor words go into the index; the other words of a phrase are
+/// checked against the text next to an anchor hit (see `matcher`). The
+/// less common of those other words go in too: their hits wake nothing,
+/// but a rule woken through `website` in "fake website" is then left
+/// alone unless `fake` was hit as well (see `Program::necessary`). Only
+/// stems need hits that end inside a word.
+fn indexed_words(words: &[String], terms: &[Term]) -> (Vec<bool>, Vec<bool>) {
+    let mut indexed = vec![false; words.len()];
+    let mut stem = vec![false; words.len()];
+    for t in terms {
         for (i, w) in t.words.iter().enumerate() {
-            let text = &c.word_texts[w.pat as usize];
+            let text = &words[w.pat as usize];
             if i == t.anchor || super::program::word_cost(text, w.prefix) <= TRACK_MAX {
                 indexed[w.pat as usize] = true;
                 stem[w.pat as usize] |= w.prefix;
             }
         }
     }
+    (indexed, stem)
+}
+
+/// Word costs, term anchors and context keys and indexes of `p`, from its
+/// words, terms and contexts.
+fn shape(p: &mut Program) {
+    p.word_cost = vec![0; p.words.len()];
+    for t in &p.terms {
+        for w in &t.words {
+            let cost = super::program::word_cost(&p.words[w.pat as usize], w.prefix);
+            let slot = &mut p.word_cost[w.pat as usize];
+            *slot = (*slot).max(cost);
+        }
+    }
+    p.term_anchor = p.terms.iter().map(Term::anchor_pat).collect();
+    // A context group's words (places, actors, the language's function
+    // words) are in most items of the theatre, however rare they are in
+    // news at large: never prefer them as the words that wake a rule.
+    for terms in &p.contexts {
+        for &t in terms {
+            let slot = &mut p.word_cost[p.term_anchor[t as usize] as usize];
+            *slot = (*slot).max(CONTEXT_WORD_COST);
+        }
+    }
+    p.context_keys = p
+        .contexts
+        .iter()
+        .map(|terms| {
+            let mut keys: Vec<super::program::Key> = terms
+                .iter()
+                .map(|&t| super::program::Key::Word(p.term_anchor[t as usize]))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        })
+        .collect();
+    p.context_index = (0..p.contexts.len())
+        .map(|c| p.term_list(&p.contexts[c]))
+        .collect();
+}
+
+fn build_numbered(
+    c: Compiler,
+    contexts: Vec<Vec<u32>>,
+    exprs: Vec<(super::program::Expr, u8)>,
+) -> Program {
+    let (indexed, stem) = indexed_words(&c.word_texts, &c.terms);
     let anchors: Vec<u32> = (0..c.word_texts.len() as u32)
         .filter(|&w| indexed[w as usize])
         .collect();
@@ -409,42 +536,9 @@ fn build_program(
         stem_hits: Vec::new(),
         word_cost: Vec::new(),
     };
-    p.word_cost = vec![0; p.words.len()];
-    for t in &p.terms {
-        for w in &t.words {
-            let cost = super::program::word_cost(&p.words[w.pat as usize], w.prefix);
-            let slot = &mut p.word_cost[w.pat as usize];
-            *slot = (*slot).max(cost);
-        }
-    }
     p.indexed = indexed;
     p.stem_hits = stem;
-    p.term_anchor = p.terms.iter().map(Term::anchor_pat).collect();
-    // A context group's words (places, actors, the language's function
-    // words) are in most items of the theatre, however rare they are in
-    // news at large: never prefer them as the words that wake a rule.
-    for terms in &p.contexts {
-        for &t in terms {
-            let slot = &mut p.word_cost[p.term_anchor[t as usize] as usize];
-            *slot = (*slot).max(CONTEXT_WORD_COST);
-        }
-    }
-    p.context_keys = p
-        .contexts
-        .iter()
-        .map(|terms| {
-            let mut keys: Vec<super::program::Key> = terms
-                .iter()
-                .map(|&t| super::program::Key::Word(p.term_anchor[t as usize]))
-                .collect();
-            keys.sort_unstable();
-            keys.dedup();
-            keys
-        })
-        .collect();
-    p.context_index = (0..p.contexts.len())
-        .map(|c| p.term_list(&p.contexts[c]))
-        .collect();
+    shape(&mut p);
     p.exprs = exprs
         .into_iter()
         .map(|(e, mask)| (p.add_gates(e), mask))

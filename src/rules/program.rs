@@ -9,7 +9,7 @@ use regex::{Regex, RegexSet};
 use super::term::Gap;
 
 /// A term: one or more words, numbered as automaton patterns.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Term {
     pub words: Vec<TermWord>,
     pub gaps: Vec<Gap>,
