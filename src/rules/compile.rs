@@ -399,9 +399,10 @@ fn renumber_words(c: &mut Compiler, contexts: &[Vec<u32>], exprs: &[(super::prog
     }
 }
 
-/// The fields of a [`Program`] that depend on its words and terms only
-/// (what `Program::necessary` reads), for [`build_program`] to number the
-/// words by.
+/// A [`Program`] with the fields that depend on its words and terms only
+/// (what `Program::necessary` reads): word costs, term anchors, context
+/// keys and indexes. `renumber_words` reads it to number the words;
+/// `build_numbered` completes it.
 fn program_shape(words: Vec<String>, terms: Vec<Term>, contexts: Vec<Vec<u32>>) -> Program {
     let mut p = Program {
         ac: None,
@@ -427,37 +428,6 @@ fn program_shape(words: Vec<String>, terms: Vec<Term>, contexts: Vec<Vec<u32>>) 
     let (indexed, stem) = indexed_words(&p.words, &p.terms);
     p.indexed = indexed;
     p.stem_hits = stem;
-    shape(&mut p);
-    p
-}
-
-/// Which words go into the index, and which of those some term uses as a
-/// `word*` stem.
-///
-/// Anchor words go into the index; the other words of a phrase are
-/// checked against the text next to an anchor hit (see `matcher`). The
-/// less common of those other words go in too: their hits wake nothing,
-/// but a rule woken through `website` in "fake website" is then left
-/// alone unless `fake` was hit as well (see `Program::necessary`). Only
-/// stems need hits that end inside a word.
-fn indexed_words(words: &[String], terms: &[Term]) -> (Vec<bool>, Vec<bool>) {
-    let mut indexed = vec![false; words.len()];
-    let mut stem = vec![false; words.len()];
-    for t in terms {
-        for (i, w) in t.words.iter().enumerate() {
-            let text = &words[w.pat as usize];
-            if i == t.anchor || super::program::word_cost(text, w.prefix) <= TRACK_MAX {
-                indexed[w.pat as usize] = true;
-                stem[w.pat as usize] |= w.prefix;
-            }
-        }
-    }
-    (indexed, stem)
-}
-
-/// Word costs, term anchors and context keys and indexes of `p`, from its
-/// words, terms and contexts.
-fn shape(p: &mut Program) {
     p.word_cost = vec![0; p.words.len()];
     for t in &p.terms {
         for w in &t.words {
@@ -492,6 +462,31 @@ fn shape(p: &mut Program) {
     p.context_index = (0..p.contexts.len())
         .map(|c| p.term_list(&p.contexts[c]))
         .collect();
+    p
+}
+
+/// Which words go into the index, and which of those some term uses as a
+/// `word*` stem.
+///
+/// Anchor words go into the index; the other words of a phrase are
+/// checked against the text next to an anchor hit (see `matcher`). The
+/// less common of those other words go in too: their hits wake nothing,
+/// but a rule woken through `website` in "fake website" is then left
+/// alone unless `fake` was hit as well (see `Program::necessary`). Only
+/// stems need hits that end inside a word.
+fn indexed_words(words: &[String], terms: &[Term]) -> (Vec<bool>, Vec<bool>) {
+    let mut indexed = vec![false; words.len()];
+    let mut stem = vec![false; words.len()];
+    for t in terms {
+        for (i, w) in t.words.iter().enumerate() {
+            let text = &words[w.pat as usize];
+            if i == t.anchor || super::program::word_cost(text, w.prefix) <= TRACK_MAX {
+                indexed[w.pat as usize] = true;
+                stem[w.pat as usize] |= w.prefix;
+            }
+        }
+    }
+    (indexed, stem)
 }
 
 fn build_numbered(
@@ -499,46 +494,25 @@ fn build_numbered(
     contexts: Vec<Vec<u32>>,
     exprs: Vec<(super::program::Expr, u8)>,
 ) -> Program {
-    let (indexed, stem) = indexed_words(&c.word_texts, &c.terms);
-    let anchors: Vec<u32> = (0..c.word_texts.len() as u32)
-        .filter(|&w| indexed[w as usize])
+    let mut p = program_shape(c.word_texts, c.terms, contexts);
+    let anchors: Vec<u32> = (0..p.words.len() as u32)
+        .filter(|&w| p.indexed[w as usize])
         .collect();
-    let stem_of_anchor: Vec<bool> = anchors.iter().map(|&w| stem[w as usize]).collect();
+    let stem_of_anchor: Vec<bool> = anchors.iter().map(|&w| p.stem_hits[w as usize]).collect();
     // The common words of news text are known in advance: one probe finds
     // all their hits (see `scan::WordIndex`).
-    let ac = super::scan::WordIndex::new(
-        &c.word_texts,
+    p.ac = super::scan::WordIndex::new(
+        &p.words,
         &anchors,
         &stem_of_anchor,
         super::frequency::listed(),
     );
-    let regex_set = (!c.regexes.is_empty()).then(|| {
+    p.regex_set = (!c.regexes.is_empty()).then(|| {
         RegexSet::new(c.regexes.iter().map(Regex::as_str)).expect("each regex compiled alone")
     });
-    let mut p = Program {
-        ac,
-        by_word: vec![Vec::new(); c.word_texts.len()],
-        wakes: Vec::new(),
-        by_regex: vec![Vec::new(); c.regexes.len()],
-        words: c.word_texts,
-        terms: c.terms,
-        contexts,
-        regexes: c.regexes,
-        regex_set,
-        exprs: Vec::new(),
-        always: Vec::new(),
-        context_index: Vec::new(),
-        context_keys: Vec::new(),
-        regex_wakes: false,
-        term_anchor: Vec::new(),
-        needs: Vec::new(),
-        indexed: Vec::new(),
-        stem_hits: Vec::new(),
-        word_cost: Vec::new(),
-    };
-    p.indexed = indexed;
-    p.stem_hits = stem;
-    shape(&mut p);
+    p.regexes = c.regexes;
+    p.by_word = vec![Vec::new(); p.words.len()];
+    p.by_regex = vec![Vec::new(); p.regexes.len()];
     p.exprs = exprs
         .into_iter()
         .map(|(e, mask)| (p.add_gates(e), mask))
